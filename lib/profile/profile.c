@@ -1,0 +1,511 @@
+/* The profile engine: one streaming pass over a tensor computes, for every
+ * (threshold, tile height), element and column zero counts, the histogram of
+ * non-zero rows per column and the per-channel rates the predictions need.
+ *
+ * Work split: threads own disjoint ranges of features (multiples of 64, so
+ * the column-mask words they write never overlap) and walk all rows, chunk by
+ * chunk, meeting at a barrier after each chunk so the chunk's pages can be
+ * dropped: resident memory stays bounded whatever the file size.
+ *
+ * Per-element work is only the counting kernel (profile_kernel.c). Everything
+ * else happens once per "base tile" of b = gcd(tile heights) rows: the base
+ * tile's per-feature zero counts are added into per-height accumulators, and
+ * when a tile of height h completes, its column is zero iff its count equals
+ * its height. */
+#include "colscope/profile.h"
+#include "profile_internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
+
+#define CS__CHUNK_BYTES ((uint64_t)32 << 20)
+
+typedef struct cs__prof_job cs__prof_job;
+
+typedef struct cs__prof_worker {
+    cs__prof_job *job;
+    pthread_t thread;
+    uint64_t k0, k1, nk;
+    uint32_t *tile_zero;        /* [T][nk]: zero rows in the current base tile */
+    uint32_t *h_zero;           /* [H][T][nk]: zero rows in the current tile of each height */
+    uint64_t *chan_zero;        /* [T][nk]: zero rows per channel, whole tensor */
+    uint64_t *chan_zero_tiles;  /* [T][H][nk]: tiles whose column is zero */
+    uint64_t *hist;             /* [T][H] histograms of hist_len[h] bins, at hist_off */
+    uint64_t *zero_cols;        /* [T][H] */
+} cs__prof_worker;
+
+struct cs__prof_job {
+    const cs_matrix_view *view;
+    int T, H;
+    uint64_t kt[CS_PROFILE_MAX_THRESHOLDS];
+    uint16_t kt16[CS_PROFILE_MAX_THRESHOLDS];
+    uint32_t kt32[CS_PROFILE_MAX_THRESHOLDS];
+    uint32_t heights[CS_PROFILE_MAX_TILE_HEIGHTS];
+    uint64_t hist_off[CS_PROFILE_MAX_TILE_HEIGHTS];
+    uint64_t hist_total; /* bins per threshold: sum of (h + 1) */
+    uint32_t base;
+    uint64_t chunk_rows;
+    unsigned char *gather_buf; /* non-contiguous layouts: chunk_rows x features */
+    cs_colmask *masks;         /* [T][H] or NULL */
+    int nworkers;
+    pthread_barrier_t barrier;
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_cond;
+    int gate; /* 0 = wait, 1 = run, -1 = give up */
+};
+
+static uint64_t cs__gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+uint64_t cs_threshold_bits(cs_dtype dt, double t)
+{
+    /* Binary search for the smallest non-negative finite-or-inf pattern whose
+     * value is >= t; the value order of such patterns is their integer order. */
+    uint64_t lo = 0, hi;
+    switch (dt) {
+    case CS_DTYPE_F16:
+        hi = 0x7c00;
+        break;
+    case CS_DTYPE_BF16:
+        hi = 0x7f80;
+        break;
+    case CS_DTYPE_F32:
+        hi = 0x7f800000;
+        break;
+    default:
+        hi = 0x7ff0000000000000ull;
+        break;
+    }
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        double v;
+        if (dt == CS_DTYPE_F16)
+            v = cs_f16_to_double((uint16_t)mid);
+        else if (dt == CS_DTYPE_BF16)
+            v = cs_bf16_to_double((uint16_t)mid);
+        else if (dt == CS_DTYPE_F32) {
+            float f;
+            uint32_t b = (uint32_t)mid;
+            memcpy(&f, &b, 4);
+            v = f;
+        } else
+            memcpy(&v, &mid, 8);
+        if (v >= t)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void cs__count(const cs__prof_job *job, const unsigned char *x, size_t nrows, size_t nk, uint32_t *zero,
+                      size_t zstride)
+{
+    size_t ld = job->view->features;
+    switch (job->view->elem_size) {
+    case 2:
+        cs__count_zeros_u16((const uint16_t *)x, ld, nrows, nk, job->kt16, job->T, zero, zstride);
+        break;
+    case 4:
+        cs__count_zeros_u32((const uint32_t *)x, ld, nrows, nk, job->kt32, job->T, zero, zstride);
+        break;
+    default:
+        cs__count_zeros_u64((const uint64_t *)x, ld, nrows, nk, job->kt, job->T, zero, zstride);
+        break;
+    }
+}
+
+/* A tile of height index hi ending at row `end` (exclusive) is complete. */
+static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t end, uint32_t tile_height)
+{
+    const cs__prof_job *job = w->job;
+    uint64_t nk = w->nk;
+    uint64_t tile = (end - 1) / job->heights[hi];
+    for (int t = 0; t < job->T; t++) {
+        uint32_t *hz = w->h_zero + ((size_t)hi * job->T + t) * nk;
+        uint64_t *hist = w->hist + (size_t)t * job->hist_total + job->hist_off[hi];
+        uint64_t *czt = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
+        cs_colmask *m = job->masks ? &job->masks[t * job->H + hi] : NULL;
+        uint64_t *mbits = m ? m->bits + tile * m->words_per_tile : NULL;
+        uint64_t zc = 0;
+        for (uint64_t k = 0; k < nk; k++) {
+            uint32_t nz = tile_height - hz[k];
+            hist[nz]++;
+            if (nz == 0) {
+                zc++;
+                czt[k]++;
+            } else if (mbits) {
+                uint64_t f = w->k0 + k;
+                mbits[f / 64] |= 1ull << (f % 64);
+            }
+        }
+        w->zero_cols[t * job->H + hi] += zc;
+        memset(hz, 0, nk * sizeof *hz);
+    }
+}
+
+/* The base tile ending at row `end` is complete: fold its counts. */
+static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
+{
+    const cs__prof_job *job = w->job;
+    uint64_t nk = w->nk, rows = job->view->rows;
+    for (int t = 0; t < job->T; t++) {
+        uint32_t *tz = w->tile_zero + (size_t)t * nk;
+        uint64_t *cz = w->chan_zero + (size_t)t * nk;
+        for (uint64_t k = 0; k < nk; k++)
+            cz[k] += tz[k];
+        for (int hi = 0; hi < job->H; hi++) {
+            uint32_t *hz = w->h_zero + ((size_t)hi * job->T + t) * nk;
+            for (uint64_t k = 0; k < nk; k++)
+                hz[k] += tz[k];
+        }
+        memset(tz, 0, nk * sizeof *tz);
+    }
+    for (int hi = 0; hi < job->H; hi++) {
+        uint32_t h = job->heights[hi];
+        if (end % h == 0 || end == rows) {
+            uint64_t start = (end - 1) / h * h;
+            cs__complete_tile(w, hi, end, (uint32_t)(end - start));
+        }
+    }
+}
+
+static void *cs__worker_main(void *arg)
+{
+    cs__prof_worker *w = arg;
+    cs__prof_job *job = w->job;
+    const cs_matrix_view *v = job->view;
+    size_t es = v->elem_size;
+    uint64_t rows = v->rows, F = v->features;
+    uint64_t r = 0;
+    for (uint64_t c0 = 0; c0 < rows; c0 += job->chunk_rows) {
+        uint64_t c1 = c0 + job->chunk_rows < rows ? c0 + job->chunk_rows : rows;
+        const unsigned char *data;
+        if (job->gather_buf) {
+            if (w->nk)
+                cs_matrix_view_gather(v, c0, c1 - c0, w->k0, w->k1, job->gather_buf + w->k0 * es, F);
+            data = job->gather_buf;
+        } else {
+            data = v->data + c0 * F * es;
+            if (w->k0 == 0 && c1 < rows)
+                cs_mapped_file_willneed(&v->map, v->tensor->data_offset + c1 * F * es, job->chunk_rows * F * es);
+        }
+        while (r < c1) {
+            uint64_t next_base = (r / job->base + 1) * job->base;
+            uint64_t end = next_base < c1 ? next_base : c1;
+            if (end - r > CS__KERNEL_MAX_ROWS)
+                end = r + CS__KERNEL_MAX_ROWS;
+            if (w->nk)
+                cs__count(job, data + ((r - c0) * F + w->k0) * es, (size_t)(end - r), (size_t)w->nk, w->tile_zero,
+                          (size_t)w->nk);
+            r = end;
+            if (r % job->base == 0 || r == rows)
+                cs__fold_base_tile(w, r);
+        }
+        if (job->nworkers > 1)
+            pthread_barrier_wait(&job->barrier);
+        /* One thread drops the finished chunk's pages once everyone is past it. */
+        if (w->k0 == 0 && !job->gather_buf)
+            cs_mapped_file_release(&v->map, v->tensor->data_offset + c0 * F * es, (c1 - c0) * F * es);
+        if (job->nworkers > 1)
+            pthread_barrier_wait(&job->barrier);
+    }
+    return NULL;
+}
+
+static void *cs__worker_gate(void *arg)
+{
+    cs__prof_worker *w = arg;
+    cs__prof_job *job = w->job;
+    pthread_mutex_lock(&job->gate_lock);
+    while (job->gate == 0)
+        pthread_cond_wait(&job->gate_cond, &job->gate_lock);
+    int go = job->gate;
+    pthread_mutex_unlock(&job->gate_lock);
+    return go > 0 ? cs__worker_main(w) : NULL;
+}
+
+static void cs__worker_free(cs__prof_worker *w)
+{
+    free(w->tile_zero);
+    free(w->h_zero);
+    free(w->chan_zero);
+    free(w->chan_zero_tiles);
+    free(w->hist);
+    free(w->zero_cols);
+}
+
+const char *cs_taxonomy_name(cs_taxonomy t)
+{
+    switch (t) {
+    case CS_TAXONOMY_DENSE:
+        return "dense";
+    case CS_TAXONOMY_DISPERSION:
+        return "dispersion";
+    case CS_TAXONOMY_DIMENSION:
+        return "dimension-driven";
+    case CS_TAXONOMY_CONCENTRATION:
+        return "concentration";
+    case CS_TAXONOMY_COLOCATION:
+        return "co-location";
+    }
+    return "?";
+}
+
+cs_status cs_profile_config_check(const cs_profile_config *cfg, cs_error *err)
+{
+    if (cfg->nthresholds == 0 || cfg->nthresholds > CS_PROFILE_MAX_THRESHOLDS)
+        return cs_error_set(err, CS_EINPUT, "--thresholds: give 1 to %d thresholds", CS_PROFILE_MAX_THRESHOLDS);
+    for (size_t i = 0; i < cfg->nthresholds; i++)
+        if (!isfinite(cfg->thresholds[i]) || cfg->thresholds[i] < 0)
+            return cs_error_set(err, CS_EINPUT, "--thresholds: %g is not a finite non-negative number",
+                                cfg->thresholds[i]);
+    if (cfg->ntile_rows == 0 || cfg->ntile_rows > CS_PROFILE_MAX_TILE_HEIGHTS)
+        return cs_error_set(err, CS_EINPUT, "--tile-rows: give 1 to %d tile heights", CS_PROFILE_MAX_TILE_HEIGHTS);
+    for (size_t i = 0; i < cfg->ntile_rows; i++)
+        if (cfg->tile_rows[i] < 1 || cfg->tile_rows[i] > (1u << 24))
+            return cs_error_set(err, CS_EINPUT, "--tile-rows: %u is outside 1..16777216", cfg->tile_rows[i]);
+    if (cfg->threads < 0 || cfg->threads > 1024)
+        return cs_error_set(err, CS_EINPUT, "--threads: %d is outside 0..1024", cfg->threads);
+    return CS_OK;
+}
+
+void cs_colmask_free(cs_colmask *m)
+{
+    free(m->bits);
+    free(m->nonzero);
+    memset(m, 0, sizeof *m);
+}
+
+void cs_profile_free(cs_profile *p)
+{
+    if (p->cells)
+        for (size_t i = 0; i < p->nthresholds * p->ntile_rows; i++) {
+            free(p->cells[i].nnz_rows_hist);
+            cs_colmask_free(&p->cells[i].mask);
+        }
+    free(p->cells);
+    free(p->channel_zero_rate);
+    free(p->gini_nonzero);
+    memset(p, 0, sizeof *p);
+}
+
+cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs_profile *out, cs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cs_status rc = cs_profile_config_check(cfg, err);
+    if (rc != CS_OK)
+        return rc;
+    cs_matrix_view view;
+    if ((rc = cs_matrix_view_open(&view, t, cfg->feature_axis, err)) != CS_OK)
+        return rc;
+
+    const int T = (int)cfg->nthresholds, H = (int)cfg->ntile_rows;
+    const uint64_t F = view.features, rows = view.rows;
+    cs__prof_job job;
+    memset(&job, 0, sizeof job);
+    job.view = &view;
+    pthread_mutex_init(&job.gate_lock, NULL);
+    pthread_cond_init(&job.gate_cond, NULL);
+    job.T = T;
+    job.H = H;
+    for (int i = 0; i < T; i++) {
+        job.kt[i] = cs_threshold_bits(t->dtype, cfg->thresholds[i]);
+        job.kt16[i] = (uint16_t)job.kt[i];
+        job.kt32[i] = (uint32_t)job.kt[i];
+    }
+    uint64_t base = 0;
+    for (int i = 0; i < H; i++) {
+        job.heights[i] = cfg->tile_rows[i];
+        job.hist_off[i] = job.hist_total;
+        job.hist_total += cfg->tile_rows[i] + 1ull;
+        base = cs__gcd(base, cfg->tile_rows[i]);
+    }
+    job.base = (uint32_t)base;
+    uint64_t row_bytes = F * view.elem_size;
+    job.chunk_rows = CS__CHUNK_BYTES / row_bytes;
+    if (job.chunk_rows < 1)
+        job.chunk_rows = 1;
+
+    /* Threads own 64-feature-aligned ranges; small tensors run on one. */
+    int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
+    uint64_t groups = (F + 63) / 64;
+    if ((uint64_t)nthreads > groups)
+        nthreads = (int)groups;
+    if (rows * F < (1u << 20))
+        nthreads = 1;
+    job.nworkers = nthreads;
+
+    cs__prof_worker *workers = calloc((size_t)nthreads, sizeof *workers);
+    uint64_t *chan_zero = calloc((size_t)T * F, sizeof *chan_zero);
+    uint64_t *chan_zero_tiles = calloc((size_t)T * H * F, sizeof *chan_zero_tiles);
+    out->cells = calloc((size_t)T * H, sizeof *out->cells);
+    out->channel_zero_rate = calloc((size_t)T * F, sizeof(double));
+    out->gini_nonzero = calloc((size_t)T, sizeof(double));
+    bool ok = workers && chan_zero && chan_zero_tiles && out->cells && out->channel_zero_rate && out->gini_nonzero;
+    out->nthresholds = (size_t)T;
+    out->ntile_rows = (size_t)H;
+    out->rows = rows;
+    out->features = F;
+    for (int i = 0; ok && i < T * H; i++) {
+        cs_profile_cell *c = &out->cells[i];
+        c->threshold = cfg->thresholds[i / H];
+        c->tile_rows = cfg->tile_rows[i % H];
+        c->nnz_rows_hist = calloc(c->tile_rows + 1ull, sizeof(uint64_t));
+        ok = c->nnz_rows_hist != NULL;
+    }
+    if (ok && cfg->want_masks) {
+        job.masks = calloc((size_t)T * H, sizeof *job.masks);
+        ok = job.masks != NULL;
+        for (int i = 0; ok && i < T * H; i++) {
+            cs_colmask *m = &job.masks[i];
+            m->rows = rows;
+            m->features = F;
+            m->tile_rows = cfg->tile_rows[i % H];
+            m->tiles = (rows + m->tile_rows - 1) / m->tile_rows;
+            m->threshold = cfg->thresholds[i / H];
+            m->words_per_tile = (F + 63) / 64;
+            m->bits = calloc(m->tiles * m->words_per_tile, sizeof(uint64_t));
+            m->nonzero = calloc(m->tiles, sizeof(uint64_t));
+            ok = m->bits && m->nonzero;
+        }
+    }
+    if (ok && !view.contiguous) {
+        job.gather_buf = malloc(job.chunk_rows * row_bytes);
+        ok = job.gather_buf != NULL;
+    }
+    for (int i = 0; ok && i < nthreads; i++) {
+        cs__prof_worker *w = &workers[i];
+        w->job = &job;
+        w->k0 = groups * (uint64_t)i / (uint64_t)nthreads * 64;
+        w->k1 = groups * (uint64_t)(i + 1) / (uint64_t)nthreads * 64;
+        if (w->k1 > F)
+            w->k1 = F;
+        w->nk = w->k1 - w->k0;
+        size_t nk = w->nk ? (size_t)w->nk : 1;
+        w->tile_zero = calloc((size_t)T * nk, sizeof *w->tile_zero);
+        w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
+        w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
+        w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
+        w->hist = calloc((size_t)T * job.hist_total, sizeof *w->hist);
+        w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
+        ok = w->tile_zero && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist && w->zero_cols;
+    }
+    if (!ok) {
+        rc = cs_error_set(err, CS_ERUNTIME, "%s: out of memory profiling a [%llu x %llu] tensor", t->file,
+                          (unsigned long long)rows, (unsigned long long)F);
+        goto done;
+    }
+
+    /* Threads wait at a gate until all of them exist, so a failed
+     * pthread_create never leaves the others blocked on a barrier sized for
+     * threads that do not exist. */
+    int started = 1;
+    for (int i = 1; i < nthreads; i++) {
+        if (pthread_create(&workers[i].thread, NULL, cs__worker_gate, &workers[i]) != 0)
+            break;
+        started++;
+    }
+    if (nthreads > 1 && started == nthreads)
+        pthread_barrier_init(&job.barrier, NULL, (unsigned)nthreads);
+    pthread_mutex_lock(&job.gate_lock);
+    job.gate = started == nthreads ? 1 : -1;
+    pthread_cond_broadcast(&job.gate_cond);
+    pthread_mutex_unlock(&job.gate_lock);
+    if (started == nthreads)
+        cs__worker_main(&workers[0]);
+    for (int i = 1; i < started; i++)
+        pthread_join(workers[i].thread, NULL);
+    if (started != nthreads) {
+        rc = cs_error_set(err, CS_ERUNTIME, "cannot start %d profiling threads (try --threads 1)", nthreads);
+        goto done;
+    }
+    if (nthreads > 1)
+        pthread_barrier_destroy(&job.barrier);
+
+    /* Merge the workers' feature ranges. */
+    for (int i = 0; i < nthreads; i++) {
+        const cs__prof_worker *w = &workers[i];
+        for (int tt = 0; tt < T; tt++) {
+            memcpy(chan_zero + (size_t)tt * F + w->k0, w->chan_zero + (size_t)tt * w->nk, w->nk * sizeof(uint64_t));
+            for (int hi = 0; hi < H; hi++) {
+                memcpy(chan_zero_tiles + ((size_t)tt * H + hi) * F + w->k0,
+                       w->chan_zero_tiles + ((size_t)tt * H + hi) * w->nk, w->nk * sizeof(uint64_t));
+                cs_profile_cell *c = cs_profile_at(out, (size_t)tt, (size_t)hi);
+                c->zero_columns += w->zero_cols[tt * H + hi];
+                const uint64_t *hist = w->hist + (size_t)tt * job.hist_total + job.hist_off[hi];
+                for (uint32_t b = 0; b <= c->tile_rows; b++)
+                    c->nnz_rows_hist[b] += hist[b];
+            }
+        }
+    }
+    if (job.masks) {
+        for (int i = 0; i < T * H; i++) {
+            cs_colmask *m = &job.masks[i];
+            for (uint64_t tile = 0; tile < m->tiles; tile++) {
+                uint64_t n = 0;
+                for (uint64_t wd = 0; wd < m->words_per_tile; wd++)
+                    n += (uint64_t)__builtin_popcountll(m->bits[tile * m->words_per_tile + wd]);
+                m->nonzero[tile] = n;
+            }
+            out->cells[i].mask = *m;
+        }
+        free(job.masks);
+        job.masks = NULL;
+    }
+    cs__profile_finish(out, chan_zero, chan_zero_tiles);
+
+done:
+    if (job.masks) {
+        for (int i = 0; i < T * H; i++)
+            cs_colmask_free(&job.masks[i]);
+        free(job.masks);
+    }
+    if (workers)
+        for (int i = 0; i < nthreads; i++)
+            cs__worker_free(&workers[i]);
+    free(workers);
+    free(job.gather_buf);
+    free(chan_zero);
+    free(chan_zero_tiles);
+    pthread_mutex_destroy(&job.gate_lock);
+    pthread_cond_destroy(&job.gate_cond);
+    cs_matrix_view_close(&view);
+    if (rc != CS_OK)
+        cs_profile_free(out);
+    return rc;
+}
+
+cs_status cs_colmask_compute(const cs_tensor *t, int feature_axis, double threshold, uint32_t tile_rows,
+                             int threads, cs_colmask *out, cs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cs_profile_config cfg = {
+        .thresholds = &threshold,
+        .nthresholds = 1,
+        .tile_rows = &tile_rows,
+        .ntile_rows = 1,
+        .feature_axis = feature_axis,
+        .threads = threads,
+        .want_masks = true,
+    };
+    cs_profile p;
+    cs_status rc = cs_profile_tensor(t, &cfg, &p, err);
+    if (rc != CS_OK)
+        return rc;
+    *out = p.cells[0].mask;
+    memset(&p.cells[0].mask, 0, sizeof p.cells[0].mask);
+    cs_profile_free(&p);
+    return CS_OK;
+}

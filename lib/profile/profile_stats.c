@@ -1,0 +1,96 @@
+/* Derived statistics of a profile: sparsities, the two predictions of column
+ * sparsity, concentration measures and the taxonomy (docs/MODEL.md,
+ * "Profile"). Everything here is computed from the exact counts of the pass. */
+#include "colscope/profile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
+
+static int cs__cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Gini index of non-negative values: 0 when all equal, towards 1 when one
+ * value holds everything. Sorted form: G = sum_i (2i - n - 1) x_(i) / (n sum x). */
+static double cs__gini(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cs__cmp_double);
+    double sum = 0, weighted = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += x[i];
+        weighted += (2.0 * (double)(i + 1) - (double)n - 1.0) * x[i];
+    }
+    return sum > 0 ? weighted / ((double)n * sum) : 0.0;
+}
+
+/* Taxonomy thresholds, see docs/MODEL.md. */
+#define CS__DENSE_BELOW 0.10      /* element sparsity under which nothing is worth classifying */
+#define CS__DISPERSED_BELOW 0.10  /* share of element sparsity that survives at column level */
+#define CS__EXPLAINS 0.5          /* a prediction "explains" a measurement reaching half of it */
+
+static cs_taxonomy cs__classify(const cs_profile_cell *c)
+{
+    double s = c->element_sparsity, col = c->column_sparsity;
+    if (s < CS__DENSE_BELOW)
+        return CS_TAXONOMY_DENSE;
+    if (col < CS__DISPERSED_BELOW * s)
+        return CS_TAXONOMY_DISPERSION;
+    if (c->pred_independent >= CS__EXPLAINS * col)
+        return CS_TAXONOMY_DIMENSION;
+    if (c->pred_channel >= CS__EXPLAINS * col)
+        return CS_TAXONOMY_CONCENTRATION;
+    return CS_TAXONOMY_COLOCATION;
+}
+
+void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles)
+{
+    const uint64_t F = p->features, rows = p->rows;
+    const size_t T = p->nthresholds, H = p->ntile_rows;
+    double *scratch = malloc(F * sizeof *scratch);
+    for (size_t t = 0; t < T; t++) {
+        double *rate = p->channel_zero_rate + t * F;
+        uint64_t zero_total = 0;
+        for (uint64_t k = 0; k < F; k++) {
+            zero_total += chan_zero[t * F + k];
+            rate[k] = (double)chan_zero[t * F + k] / (double)rows;
+        }
+        if (scratch) {
+            for (uint64_t k = 0; k < F; k++)
+                scratch[k] = 1.0 - rate[k];
+            p->gini_nonzero[t] = cs__gini(scratch, F);
+        } else
+            p->gini_nonzero[t] = NAN;
+        double s = (double)zero_total / ((double)rows * (double)F);
+        for (size_t hi = 0; hi < H; hi++) {
+            cs_profile_cell *c = cs_profile_at(p, t, hi);
+            uint64_t h = c->tile_rows;
+            uint64_t full = rows / h, rem = rows % h, tiles = full + (rem != 0);
+            c->elements = rows * F;
+            c->zero_elements = zero_total;
+            c->columns = tiles * F;
+            c->element_sparsity = s;
+            c->column_sparsity = (double)c->zero_columns / (double)c->columns;
+            c->gap_pp = 100.0 * (c->element_sparsity - c->column_sparsity);
+            /* Predictions average over tiles of their actual height. */
+            c->pred_independent =
+                ((double)full * pow(s, (double)h) + (rem ? pow(s, (double)rem) : 0.0)) / (double)tiles;
+            double pc = 0;
+            uint64_t dead = 0;
+            const uint64_t *czt = chan_zero_tiles + (t * H + hi) * F;
+            for (uint64_t k = 0; k < F; k++) {
+                pc += (double)full * pow(rate[k], (double)h) + (rem ? pow(rate[k], (double)rem) : 0.0);
+                if ((double)czt[k] >= 0.99 * (double)tiles)
+                    dead++;
+            }
+            c->pred_channel = pc / ((double)tiles * (double)F);
+            c->dead_channel_share = (double)dead / (double)F;
+            c->taxonomy = cs__classify(c);
+        }
+    }
+    free(scratch);
+}
