@@ -1,5 +1,6 @@
 /* colscope profile: element- vs column-level sparsity of captured activations. */
 #include "cli.h"
+#include "colscope/json.h"
 #include "colscope/profile.h"
 
 #include <getopt.h>
@@ -96,32 +97,32 @@ static cJSON *cs_record_json(const cs_tensor *t, const cs_profile *p, size_t ti,
     if (t->meta.block_kind)
         cJSON_AddStringToObject(r, "block_kind", t->meta.block_kind);
     if (t->meta.step >= 0)
-        cJSON_AddNumberToObject(r, "step", (double)t->meta.step);
+        cs_json_add_uint(r, "step", (uint64_t)t->meta.step);
     if (t->meta.cfg)
         cJSON_AddStringToObject(r, "cfg", t->meta.cfg);
     cJSON *shape = cJSON_AddArrayToObject(r, "shape");
     for (int i = 0; i < t->ndim; i++)
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[i]));
+        cJSON_AddItemToArray(shape, cs_json_number((double)t->shape[i]));
     cJSON_AddStringToObject(r, "dtype", cs_dtype_name(t->dtype));
-    cJSON_AddNumberToObject(r, "rows", (double)p->rows);
-    cJSON_AddNumberToObject(r, "features", (double)p->features);
-    cJSON_AddNumberToObject(r, "threshold", c->threshold);
-    cJSON_AddNumberToObject(r, "tile_rows", c->tile_rows);
-    cJSON_AddNumberToObject(r, "elements", (double)c->elements);
-    cJSON_AddNumberToObject(r, "zero_elements", (double)c->zero_elements);
-    cJSON_AddNumberToObject(r, "element_sparsity", c->element_sparsity);
-    cJSON_AddNumberToObject(r, "columns", (double)c->columns);
-    cJSON_AddNumberToObject(r, "zero_columns", (double)c->zero_columns);
-    cJSON_AddNumberToObject(r, "column_sparsity", c->column_sparsity);
-    cJSON_AddNumberToObject(r, "gap_pp", c->gap_pp);
-    cJSON_AddNumberToObject(r, "pred_independent", c->pred_independent);
-    cJSON_AddNumberToObject(r, "pred_channel", c->pred_channel);
-    cJSON_AddNumberToObject(r, "dead_channel_share", c->dead_channel_share);
-    cJSON_AddNumberToObject(r, "gini_nonzero", p->gini_nonzero[ti]);
+    cs_json_add_uint(r, "rows", (uint64_t)p->rows);
+    cs_json_add_uint(r, "features", (uint64_t)p->features);
+    cs_json_add_number(r, "threshold", c->threshold);
+    cs_json_add_uint(r, "tile_rows", c->tile_rows);
+    cs_json_add_uint(r, "elements", (uint64_t)c->elements);
+    cs_json_add_uint(r, "zero_elements", (uint64_t)c->zero_elements);
+    cs_json_add_number(r, "element_sparsity", c->element_sparsity);
+    cs_json_add_uint(r, "columns", (uint64_t)c->columns);
+    cs_json_add_uint(r, "zero_columns", (uint64_t)c->zero_columns);
+    cs_json_add_number(r, "column_sparsity", c->column_sparsity);
+    cs_json_add_number(r, "gap_pp", c->gap_pp);
+    cs_json_add_number(r, "pred_independent", c->pred_independent);
+    cs_json_add_number(r, "pred_channel", c->pred_channel);
+    cs_json_add_number(r, "dead_channel_share", c->dead_channel_share);
+    cs_json_add_number(r, "gini_nonzero", p->gini_nonzero[ti]);
     cJSON_AddStringToObject(r, "taxonomy", cs_taxonomy_name(c->taxonomy));
     cJSON *hist = cJSON_AddArrayToObject(r, "nnz_rows_hist");
     for (uint32_t b = 0; b <= c->tile_rows; b++)
-        cJSON_AddItemToArray(hist, cJSON_CreateNumber((double)c->nnz_rows_hist[b]));
+        cJSON_AddItemToArray(hist, cs_json_number((double)c->nnz_rows_hist[b]));
     return r;
 }
 
@@ -265,8 +266,9 @@ static int cs_profile_parse(int argc, char **argv, cs_profile_opts *o, int *firs
     }
     for (size_t i = 0; i < o->ntile_rows; i++) {
         if (h[i] < 1 || h[i] > (1u << 24)) {
+            unsigned long long bad = (unsigned long long)h[i];
             free(h);
-            return cs_cli_usage("profile", "--tile-rows: %llu is outside 1..16777216", (unsigned long long)h[i]);
+            return cs_cli_usage("profile", "--tile-rows: %llu is outside 1..16777216", bad);
         }
         o->tile_rows[i] = (uint32_t)h[i];
     }
@@ -359,7 +361,7 @@ int cs_cmd_profile(int argc, char **argv)
             cJSON_AddStringToObject(tj, "tensor", t->name);
             cJSON *rates = cJSON_AddArrayToObject(tj, "channel_zero_rate");
             for (size_t ti = 0; ti < o.nthresholds; ti++) {
-                cJSON *row = cJSON_CreateDoubleArray(p.channel_zero_rate + ti * p.features, (int)p.features);
+                cJSON *row = cs_json_number_array(p.channel_zero_rate + ti * p.features, p.features);
                 cJSON_AddItemToArray(rates, row);
             }
             cJSON_AddItemToArray(tensors_json, tj);
@@ -384,15 +386,15 @@ int cs_cmd_profile(int argc, char **argv)
             for (size_t hi = 0; hi < o.ntile_rows; hi++) {
                 const cs_profile_total *tot = &totals[ti * o.ntile_rows + hi];
                 cJSON *r = cJSON_CreateObject();
-                cJSON_AddNumberToObject(r, "tensors", (double)list.count);
-                cJSON_AddNumberToObject(r, "threshold", o.thresholds[ti]);
-                cJSON_AddNumberToObject(r, "tile_rows", o.tile_rows[hi]);
-                cJSON_AddNumberToObject(r, "elements", (double)tot->elements);
-                cJSON_AddNumberToObject(r, "zero_elements", (double)tot->zero_elements);
-                cJSON_AddNumberToObject(r, "element_sparsity", (double)tot->zero_elements / (double)tot->elements);
-                cJSON_AddNumberToObject(r, "columns", (double)tot->columns);
-                cJSON_AddNumberToObject(r, "zero_columns", (double)tot->zero_columns);
-                cJSON_AddNumberToObject(r, "column_sparsity", (double)tot->zero_columns / (double)tot->columns);
+                cs_json_add_uint(r, "tensors", (uint64_t)list.count);
+                cs_json_add_number(r, "threshold", o.thresholds[ti]);
+                cs_json_add_uint(r, "tile_rows", o.tile_rows[hi]);
+                cs_json_add_uint(r, "elements", (uint64_t)tot->elements);
+                cs_json_add_uint(r, "zero_elements", (uint64_t)tot->zero_elements);
+                cs_json_add_number(r, "element_sparsity", (double)tot->zero_elements / (double)tot->elements);
+                cs_json_add_uint(r, "columns", (uint64_t)tot->columns);
+                cs_json_add_uint(r, "zero_columns", (uint64_t)tot->zero_columns);
+                cs_json_add_number(r, "column_sparsity", (double)tot->zero_columns / (double)tot->columns);
                 if (ti || hi)
                     fputc(',', json.fp);
                 cs_cli_write_json(json.fp, r);

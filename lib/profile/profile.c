@@ -23,6 +23,7 @@
 void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
 
 #define CS__CHUNK_BYTES ((uint64_t)32 << 20)
+#define CS__HIST_COPIES 8
 
 typedef struct cs__prof_job cs__prof_job;
 
@@ -34,7 +35,7 @@ typedef struct cs__prof_worker {
     uint32_t *h_zero;           /* [H][T][nk]: zero rows in the current tile of each height */
     uint64_t *chan_zero;        /* [T][nk]: zero rows per channel, whole tensor */
     uint64_t *chan_zero_tiles;  /* [T][H][nk]: tiles whose column is zero */
-    uint64_t *hist;             /* [T][H] histograms of hist_len[h] bins, at hist_off */
+    uint64_t *hist;             /* [T][H][CS__HIST_COPIES][h + 1 bins], at hist_off * CS__HIST_COPIES */
     uint64_t *zero_cols;        /* [T][H] */
 } cs__prof_worker;
 
@@ -48,6 +49,9 @@ struct cs__prof_job {
     uint64_t hist_off[CS_PROFILE_MAX_TILE_HEIGHTS];
     uint64_t hist_total; /* bins per threshold: sum of (h + 1) */
     uint32_t base;
+    int order[CS_PROFILE_MAX_TILE_HEIGHTS];  /* height indices, smallest height first */
+    int parent[CS_PROFILE_MAX_TILE_HEIGHTS]; /* largest smaller height dividing it, -1 = base tile */
+    int tallest;                             /* index of the largest height */
     uint64_t chunk_rows;
     unsigned char *gather_buf; /* non-contiguous layouts: chunk_rows x features */
     cs_colmask *masks;         /* [T][H] or NULL */
@@ -115,70 +119,99 @@ static void cs__count(const cs__prof_job *job, const unsigned char *x, size_t nr
     size_t ld = job->view->features;
     switch (job->view->elem_size) {
     case 2:
-        cs__count_zeros_u16((const uint16_t *)x, ld, nrows, nk, job->kt16, job->T, zero, zstride);
+        cs__count_zeros_u16(x, ld, nrows, nk, job->kt16, job->T, zero, zstride);
         break;
     case 4:
-        cs__count_zeros_u32((const uint32_t *)x, ld, nrows, nk, job->kt32, job->T, zero, zstride);
+        cs__count_zeros_u32(x, ld, nrows, nk, job->kt32, job->T, zero, zstride);
         break;
     default:
-        cs__count_zeros_u64((const uint64_t *)x, ld, nrows, nk, job->kt, job->T, zero, zstride);
+        cs__count_zeros_u64(x, ld, nrows, nk, job->kt, job->T, zero, zstride);
         break;
     }
 }
 
-/* A tile of height index hi ending at row `end` (exclusive) is complete. */
-static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t end, uint32_t tile_height)
+/* A tile of height index hi ending at row `end` (exclusive) is complete;
+ * zero[t * zstride + k] holds its zero rows per threshold and feature. */
+CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t end, uint32_t tile_height, const uint32_t *zero,
+                              size_t zstride)
 {
     const cs__prof_job *job = w->job;
-    uint64_t nk = w->nk;
-    uint64_t tile = (end - 1) / job->heights[hi];
+    const uint64_t nk = w->nk;
+    const uint64_t tile = (end - 1) / job->heights[hi];
     for (int t = 0; t < job->T; t++) {
-        uint32_t *hz = w->h_zero + ((size_t)hi * job->T + t) * nk;
-        uint64_t *hist = w->hist + (size_t)t * job->hist_total + job->hist_off[hi];
+        const uint32_t *hz = zero + (size_t)t * zstride;
         uint64_t *czt = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
-        cs_colmask *m = job->masks ? &job->masks[t * job->H + hi] : NULL;
-        uint64_t *mbits = m ? m->bits + tile * m->words_per_tile : NULL;
+        /* Zero columns: a branch-free loop the compiler vectorises. */
         uint64_t zc = 0;
         for (uint64_t k = 0; k < nk; k++) {
-            uint32_t nz = tile_height - hz[k];
-            hist[nz]++;
-            if (nz == 0) {
-                zc++;
-                czt[k]++;
-            } else if (mbits) {
-                uint64_t f = w->k0 + k;
-                mbits[f / 64] |= 1ull << (f % 64);
-            }
+            uint32_t is_zero = hz[k] == tile_height;
+            czt[k] += is_zero;
+            zc += is_zero;
         }
         w->zero_cols[t * job->H + hi] += zc;
-        memset(hz, 0, nk * sizeof *hz);
+        /* Histogram of non-zero rows. Runs of equal counts are the common
+         * case (all-dense or all-zero columns), and consecutive increments of
+         * one counter serialise on store-to-load forwarding, so features go
+         * round-robin to CS__HIST_COPIES interleaved copies, summed at the end. */
+        uint64_t *hist = w->hist + ((size_t)t * job->hist_total + job->hist_off[hi]) * CS__HIST_COPIES;
+        const size_t bins = (size_t)job->heights[hi] + 1;
+        uint64_t k = 0;
+        for (; k + CS__HIST_COPIES <= nk; k += CS__HIST_COPIES)
+            for (size_t c = 0; c < CS__HIST_COPIES; c++)
+                hist[c * bins + tile_height - hz[k + c]]++;
+        for (; k < nk; k++)
+            hist[tile_height - hz[k]]++;
+        if (job->masks) {
+            cs_colmask *m = &job->masks[t * job->H + hi];
+            uint64_t *mbits = m->bits + tile * m->words_per_tile;
+            for (uint64_t kk = 0; kk < nk; kk++)
+                if (hz[kk] != tile_height) {
+                    uint64_t f = w->k0 + kk;
+                    mbits[f / 64] |= 1ull << (f % 64);
+                }
+        }
     }
 }
 
-/* The base tile ending at row `end` is complete: fold its counts. */
-static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
+/* The base tile ending at row `end` is complete. Heights are visited from
+ * the smallest up; each accumulates the counts of its parent, the largest
+ * smaller height dividing it (else the base tile), when the parent's tile
+ * completes, so 16/64/256 costs one accumulation per 16 rows, one per 64
+ * and none for the base height itself. Per-channel totals come from the
+ * tallest height's completed tiles. */
+CS__CLONES static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
 {
     const cs__prof_job *job = w->job;
-    uint64_t nk = w->nk, rows = job->view->rows;
-    for (int t = 0; t < job->T; t++) {
-        uint32_t *tz = w->tile_zero + (size_t)t * nk;
-        uint64_t *cz = w->chan_zero + (size_t)t * nk;
-        for (uint64_t k = 0; k < nk; k++)
-            cz[k] += tz[k];
-        for (int hi = 0; hi < job->H; hi++) {
-            uint32_t *hz = w->h_zero + ((size_t)hi * job->T + t) * nk;
-            for (uint64_t k = 0; k < nk; k++)
-                hz[k] += tz[k];
-        }
-        memset(tz, 0, nk * sizeof *tz);
-    }
-    for (int hi = 0; hi < job->H; hi++) {
+    const uint64_t nk = w->nk, rows = job->view->rows;
+    const size_t n = (size_t)job->T * nk;
+    bool completed[CS_PROFILE_MAX_TILE_HEIGHTS];
+    for (int i = 0; i < job->H; i++) {
+        int hi = job->order[i];
         uint32_t h = job->heights[hi];
-        if (end % h == 0 || end == rows) {
-            uint64_t start = (end - 1) / h * h;
-            cs__complete_tile(w, hi, end, (uint32_t)(end - start));
+        completed[hi] = end % h == 0 || end == rows;
+        const uint32_t *counts = w->tile_zero;
+        if (h != job->base) {
+            int p = job->parent[hi];
+            uint32_t *hz = w->h_zero + (size_t)hi * n;
+            const uint32_t *from = p < 0 ? w->tile_zero : job->heights[p] == job->base ? w->tile_zero
+                                                                                           : w->h_zero + (size_t)p * n;
+            if (p < 0 || completed[p])
+                for (size_t j = 0; j < n; j++)
+                    hz[j] += from[j];
+            counts = hz;
+        }
+        if (completed[hi]) {
+            uint32_t tile_height = (uint32_t)(end - (end - 1) / h * h);
+            cs__complete_tile(w, hi, end, tile_height, counts, nk);
+            if (hi == job->tallest)
+                for (size_t j = 0; j < n; j++)
+                    w->chan_zero[j] += counts[j];
         }
     }
+    for (int hi = 0; hi < job->H; hi++)
+        if (completed[hi] && job->heights[hi] != job->base)
+            memset(w->h_zero + (size_t)hi * n, 0, n * sizeof *w->h_zero);
+    memset(w->tile_zero, 0, n * sizeof *w->tile_zero);
 }
 
 static void *cs__worker_main(void *arg)
@@ -333,6 +366,24 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         base = cs__gcd(base, cfg->tile_rows[i]);
     }
     job.base = (uint32_t)base;
+    for (int i = 0; i < H; i++)
+        job.order[i] = i;
+    for (int i = 1; i < H; i++) /* insertion sort by height, stable */
+        for (int j = i; j > 0 && job.heights[job.order[j - 1]] > job.heights[job.order[j]]; j--) {
+            int tmp = job.order[j];
+            job.order[j] = job.order[j - 1];
+            job.order[j - 1] = tmp;
+        }
+    job.tallest = job.order[H - 1];
+    for (int i = 0; i < H; i++) {
+        uint32_t h = job.heights[i];
+        job.parent[i] = -1;
+        for (int j = 0; j < H; j++) {
+            uint32_t hp = job.heights[j];
+            if (hp < h && h % hp == 0 && (job.parent[i] < 0 || hp > job.heights[job.parent[i]]))
+                job.parent[i] = j;
+        }
+    }
     uint64_t row_bytes = F * view.elem_size;
     job.chunk_rows = CS__CHUNK_BYTES / row_bytes;
     if (job.chunk_rows < 1)
@@ -398,7 +449,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
         w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
-        w->hist = calloc((size_t)T * job.hist_total, sizeof *w->hist);
+        w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
         ok = w->tile_zero && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist && w->zero_cols;
     }
@@ -444,9 +495,11 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
                        w->chan_zero_tiles + ((size_t)tt * H + hi) * w->nk, w->nk * sizeof(uint64_t));
                 cs_profile_cell *c = cs_profile_at(out, (size_t)tt, (size_t)hi);
                 c->zero_columns += w->zero_cols[tt * H + hi];
-                const uint64_t *hist = w->hist + (size_t)tt * job.hist_total + job.hist_off[hi];
-                for (uint32_t b = 0; b <= c->tile_rows; b++)
-                    c->nnz_rows_hist[b] += hist[b];
+                const uint64_t *hist = w->hist + ((size_t)tt * job.hist_total + job.hist_off[hi]) * CS__HIST_COPIES;
+                const size_t bins = c->tile_rows + 1ull;
+                for (size_t copy = 0; copy < CS__HIST_COPIES; copy++)
+                    for (size_t b = 0; b < bins; b++)
+                        c->nnz_rows_hist[b] += hist[copy * bins + b];
             }
         }
     }

@@ -5,6 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Functions on the per-element or per-tile path are compiled for AVX-512,
+ * AVX2 and baseline x86-64 and chosen at load time (GCC target_clones). Off
+ * under sanitizers, whose instrumentation does not support ifunc. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CS__HAVE_X86_DISPATCH 1
+#define CS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CS__HAVE_X86_DISPATCH 0
+#define CS__CLONES
+#endif
+
 /* Largest row count one kernel call may cover: the 16-bit kernel counts in
  * 16-bit lanes. */
 #define CS__KERNEL_MAX_ROWS 65535u
@@ -14,12 +25,17 @@
  * sign cleared) are below kt[t]. Comparing magnitude bit patterns is exact:
  * for IEEE formats the order of non-negative bit patterns is the order of
  * the values, and NaN patterns lie above +inf, so NaN never counts as zero.
- * nrows <= CS__KERNEL_MAX_ROWS. */
-void cs__count_zeros_u16(const uint16_t *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
+ * nrows <= CS__KERNEL_MAX_ROWS. x need not be aligned (safetensors data
+ * offsets are arbitrary). */
+void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
                          uint32_t *zero, size_t zstride);
-void cs__count_zeros_u32(const uint32_t *x, size_t ld, size_t nrows, size_t nk, const uint32_t *kt, int T,
+/* The vector-extension version of the 16-bit kernel, which
+ * cs__count_zeros_u16 uses where AVX-512BW is missing. */
+void cs__count_zeros_u16_generic(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
+                                 uint32_t *zero, size_t zstride);
+void cs__count_zeros_u32(const void *x, size_t ld, size_t nrows, size_t nk, const uint32_t *kt, int T,
                          uint32_t *zero, size_t zstride);
-void cs__count_zeros_u64(const uint64_t *x, size_t ld, size_t nrows, size_t nk, const uint64_t *kt, int T,
+void cs__count_zeros_u64(const void *x, size_t ld, size_t nrows, size_t nk, const uint64_t *kt, int T,
                          uint32_t *zero, size_t zstride);
 
 /* The plain scalar version of the same contract, the reference the

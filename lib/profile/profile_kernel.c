@@ -8,10 +8,8 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define CS__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CS__CLONES
+#if CS__HAVE_X86_DISPATCH
+#include <immintrin.h>
 #endif
 
 #define CS__MAX_T_PER_PASS 8
@@ -24,7 +22,8 @@
     typedef ELEM NAME##_vec __attribute__((vector_size(64)));                                                    \
     enum { NAME##_LANES = 64 / sizeof(ELEM) };                                                                   \
                                                                                                                  \
-    CS__ALWAYS_INLINE void NAME##_strip(const ELEM *x, size_t ld, size_t nrows, const ELEM *kt, const int T,    \
+    CS__ALWAYS_INLINE void NAME##_strip(const unsigned char *x, size_t ld, size_t nrows, const ELEM *kt,        \
+                                        const int T,                                                             \
                                         uint32_t *zero, size_t zstride)                                          \
     {                                                                                                            \
         NAME##_vec thr[CS__MAX_T_PER_PASS] = {{0}}, acc[CS__MAX_T_PER_PASS] = {{0}};                                      \
@@ -35,7 +34,7 @@
         }                                                                                                        \
         for (size_t r = 0; r < nrows; r++) {                                                                     \
             NAME##_vec v;                                                                                        \
-            memcpy(&v, x + r * ld, sizeof v);                                                                    \
+            memcpy(&v, x + r * ld * sizeof(ELEM), sizeof v);                                                     \
             v &= mag;                                                                                            \
             for (int t = 0; t < T; t++)                                                                          \
                 acc[t] -= (NAME##_vec)(v < thr[t]); /* true lanes are all ones, i.e. -1 */                       \
@@ -45,20 +44,24 @@
                 zero[(size_t)t * zstride + (size_t)l] += (uint32_t)acc[t][l];                                    \
     }                                                                                                            \
                                                                                                                  \
-    CS__ALWAYS_INLINE void NAME##_scalar(const ELEM *x, size_t ld, size_t nrows, size_t nk, const ELEM *kt,     \
+    CS__ALWAYS_INLINE void NAME##_scalar(const unsigned char *x, size_t ld, size_t nrows, size_t nk,            \
+                                         const ELEM *kt,                                                         \
                                          int T, uint32_t *zero, size_t zstride)                                  \
     {                                                                                                            \
         for (size_t k = 0; k < nk; k++)                                                                          \
             for (size_t r = 0; r < nrows; r++) {                                                                 \
-                ELEM v = x[r * ld + k] & (ELEM)(MAGMASK);                                                        \
+                ELEM v;                                                                                          \
+                memcpy(&v, x + (r * ld + k) * sizeof(ELEM), sizeof v); /* data may be unaligned */               \
+                v &= (ELEM)(MAGMASK);                                                                            \
                 for (int t = 0; t < T; t++)                                                                      \
                     zero[(size_t)t * zstride + k] += v < kt[t];                                                  \
             }                                                                                                    \
     }                                                                                                            \
                                                                                                                  \
-    CS__CLONES void cs__count_zeros_##NAME(const ELEM *x, size_t ld, size_t nrows, size_t nk, const ELEM *kt,   \
-                                           int T, uint32_t *zero, size_t zstride)                                \
+    CS__CLONES void cs__count_zeros_##NAME(const void *data, size_t ld, size_t nrows, size_t nk,                \
+                                           const ELEM *kt, int T, uint32_t *zero, size_t zstride)                \
     {                                                                                                            \
+        const unsigned char *x = data;                                                                           \
         while (T > 0) {                                                                                          \
             int pass = T < CS__MAX_T_PER_PASS ? T : CS__MAX_T_PER_PASS;                                          \
             size_t k = 0;                                                                                        \
@@ -66,24 +69,24 @@
                 /* A literal T per case lets the compiler unroll the threshold loop                              \
                  * and keep every accumulator in a register. */                                                  \
                 switch (pass) {                                                                                  \
-                case 1: NAME##_strip(x + k, ld, nrows, kt, 1, zero + k, zstride); break;                         \
-                case 2: NAME##_strip(x + k, ld, nrows, kt, 2, zero + k, zstride); break;                         \
-                case 3: NAME##_strip(x + k, ld, nrows, kt, 3, zero + k, zstride); break;                         \
-                case 4: NAME##_strip(x + k, ld, nrows, kt, 4, zero + k, zstride); break;                         \
-                case 5: NAME##_strip(x + k, ld, nrows, kt, 5, zero + k, zstride); break;                         \
-                case 6: NAME##_strip(x + k, ld, nrows, kt, 6, zero + k, zstride); break;                         \
-                case 7: NAME##_strip(x + k, ld, nrows, kt, 7, zero + k, zstride); break;                         \
-                default: NAME##_strip(x + k, ld, nrows, kt, 8, zero + k, zstride); break;                        \
+                case 1: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 1, zero + k, zstride); break;                         \
+                case 2: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 2, zero + k, zstride); break;                         \
+                case 3: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 3, zero + k, zstride); break;                         \
+                case 4: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 4, zero + k, zstride); break;                         \
+                case 5: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 5, zero + k, zstride); break;                         \
+                case 6: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 6, zero + k, zstride); break;                         \
+                case 7: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 7, zero + k, zstride); break;                         \
+                default: NAME##_strip(x + k * sizeof(ELEM), ld, nrows, kt, 8, zero + k, zstride); break;                        \
                 }                                                                                                \
             }                                                                                                    \
-            NAME##_scalar(x + k, ld, nrows, nk - k, kt, pass, zero + k, zstride);                                \
+            NAME##_scalar(x + k * sizeof(ELEM), ld, nrows, nk - k, kt, pass, zero + k, zstride);                 \
             T -= pass;                                                                                           \
             kt += pass;                                                                                          \
             zero += (size_t)pass * zstride;                                                                      \
         }                                                                                                        \
     }
 
-CS__DEFINE_KERNEL(u16, uint16_t, 0x7fffu)
+CS__DEFINE_KERNEL(u16_generic, uint16_t, 0x7fffu)
 CS__DEFINE_KERNEL(u32, uint32_t, 0x7fffffffu)
 CS__DEFINE_KERNEL(u64, uint64_t, 0x7fffffffffffffffull)
 
@@ -100,4 +103,77 @@ void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrow
             for (int t = 0; t < T; t++)
                 zero[(size_t)t * zstride + k] += mag < kt[t];
         }
+}
+
+#if CS__HAVE_X86_DISPATCH
+/* AVX-512BW version of the 16-bit strip: the compare writes a mask register
+ * and a masked subtract of -1 counts it, two instructions per threshold where
+ * the generic vector code needs three. T is a literal at every call site so
+ * the accumulators stay in registers. */
+__attribute__((target("avx512bw,avx512f"), always_inline)) static inline void
+cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m512i *thr, const int T, uint32_t *zero,
+                     size_t zstride)
+{
+    const __m512i mag = _mm512_set1_epi16(0x7fff), minus_one = _mm512_set1_epi16(-1);
+    __m512i acc[CS__MAX_T_PER_PASS];
+    for (int t = 0; t < CS__MAX_T_PER_PASS; t++)
+        acc[t] = _mm512_setzero_si512();
+    for (size_t r = 0; r < nrows; r++, x += ld * 2) {
+        __m512i v = _mm512_and_si512(_mm512_loadu_si512(x), mag);
+        for (int t = 0; t < T; t++)
+            acc[t] = _mm512_mask_sub_epi16(acc[t], _mm512_cmplt_epu16_mask(v, thr[t]), acc[t], minus_one);
+    }
+    for (int t = 0; t < T; t++) {
+        /* widen the 32 u16 lanes and add them to the u32 totals */
+        uint32_t *z = zero + (size_t)t * zstride;
+        __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(acc[t]));
+        __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(acc[t], 1));
+        _mm512_storeu_si512(z, _mm512_add_epi32(_mm512_loadu_si512(z), lo));
+        _mm512_storeu_si512(z + 16, _mm512_add_epi32(_mm512_loadu_si512(z + 16), hi));
+    }
+}
+
+__attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_avx512(
+    const void *data, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T, uint32_t *zero, size_t zstride)
+{
+    const unsigned char *x = data;
+    while (T > 0) {
+        int pass = T < CS__MAX_T_PER_PASS ? T : CS__MAX_T_PER_PASS;
+        __m512i thr[CS__MAX_T_PER_PASS];
+        for (int t = 0; t < CS__MAX_T_PER_PASS; t++)
+            thr[t] = _mm512_set1_epi16((short)(t < pass ? kt[t] : 0));
+        size_t k = 0;
+        for (; k + 32 <= nk; k += 32) {
+            switch (pass) {
+            case 1: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 1, zero + k, zstride); break;
+            case 2: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 2, zero + k, zstride); break;
+            case 3: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 3, zero + k, zstride); break;
+            case 4: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 4, zero + k, zstride); break;
+            case 5: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 5, zero + k, zstride); break;
+            case 6: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 6, zero + k, zstride); break;
+            case 7: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 7, zero + k, zstride); break;
+            default: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 8, zero + k, zstride); break;
+            }
+        }
+        u16_generic_scalar(x + k * 2, ld, nrows, nk - k, kt, pass, zero + k, zstride);
+        T -= pass;
+        kt += pass;
+        zero += (size_t)pass * zstride;
+    }
+}
+#endif
+
+void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
+                         uint32_t *zero, size_t zstride)
+{
+#if CS__HAVE_X86_DISPATCH
+    static int have_avx512 = -1;
+    if (have_avx512 < 0)
+        have_avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+    if (have_avx512) {
+        cs__count_zeros_u16_avx512(x, ld, nrows, nk, kt, T, zero, zstride);
+        return;
+    }
+#endif
+    cs__count_zeros_u16_generic(x, ld, nrows, nk, kt, T, zero, zstride);
 }

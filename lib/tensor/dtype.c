@@ -77,6 +77,8 @@ static uint32_t cs__small_float_bits(double v, int exp_bits, int man_bits)
     if (isnan(v))
         return (exp_all << man_bits) | (1u << (man_bits - 1));
     uint32_t sign = signbit(v) ? sign_bit : 0;
+    if (isinf(v))
+        return sign | (exp_all << man_bits);
     double a = fabs(v);
     int bias = (int)exp_all / 2;
     int emin = 1 - bias;

@@ -76,6 +76,17 @@ static void cs__shard_cache_free(cs__shard_cache *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Prefixes an error about a data file with the manifest entry that named it. */
+static cs_status cs__entry_error(cs_error *err, cs_status rc, const char *manifest, int idx)
+{
+    if (err) {
+        char inner[sizeof err->msg];
+        memcpy(inner, err->msg, sizeof inner);
+        cs_error_set(err, rc, "%s: entry %d: %s", manifest, idx, inner);
+    }
+    return rc;
+}
+
 static bool cs__ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -144,8 +155,10 @@ cs_status cs_manifest_load(const char *path, const cs_open_options *opts, cs_ten
         cs_tensor t;
         bool owned = false;
         if (cs__ends_with(file, ".npy")) {
-            if ((rc = cs_npy_read_header(file, opts, &t, err)) != CS_OK)
+            if ((rc = cs_npy_read_header(file, opts, &t, err)) != CS_OK) {
+                cs__entry_error(err, rc, path, idx);
                 goto done;
+            }
             owned = true;
         } else {
             if (!tname || !*tname) {
@@ -159,8 +172,10 @@ cs_status cs_manifest_load(const char *path, const cs_open_options *opts, cs_ten
                     rc = cs_error_set(err, CS_ERUNTIME, "%s: out of memory", path);
                     goto done;
                 }
-                if ((rc = cs_safetensors_list(file, NULL, 0, &cache.tensors, err)) != CS_OK)
+                if ((rc = cs_safetensors_list(file, NULL, 0, &cache.tensors, err)) != CS_OK) {
+                    cs__entry_error(err, rc, path, idx);
                     goto done;
+                }
             }
             const cs_tensor *found = NULL;
             for (size_t i = 0; i < cache.tensors.count; i++)

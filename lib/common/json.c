@@ -1,0 +1,45 @@
+#include "colscope/json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+cJSON *cs_json_number(double v)
+{
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *cs_json_add_number(cJSON *obj, const char *key, double v)
+{
+    cJSON *n = cs_json_number(v);
+    if (n)
+        cJSON_AddItemToObject(obj, key, n);
+    return n;
+}
+
+cJSON *cs_json_add_uint(cJSON *obj, const char *key, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    cJSON *n = cJSON_CreateRaw(buf);
+    if (n)
+        cJSON_AddItemToObject(obj, key, n);
+    return n;
+}
+
+cJSON *cs_json_number_array(const double *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cs_json_number(v[i]));
+    return a;
+}
