@@ -15,6 +15,7 @@ static const struct cs_command {
     const char *summary;
 } cs_commands[] = {
     {"profile", cs_cmd_profile, "element- vs column-level sparsity of activation tensors"},
+    {"compute", cs_cmd_compute, "systolic-array cycles, SCALE-Sim-exact, dense and with zero columns skipped"},
 };
 
 #define CS_NCOMMANDS (sizeof cs_commands / sizeof cs_commands[0])

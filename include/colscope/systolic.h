@@ -69,7 +69,7 @@ void cs_topology_free(cs_topology *topo);
 typedef struct cs_compute_stats {
     uint64_t cycles;              /* "Total Cycles": demand rows - 1 (stall-free) */
     uint64_t stall_cycles;        /* always 0: CALC has no stalls (docs/MODEL.md) */
-    int64_t cycles_incl_prefetch; /* v3 "Total Cycles (incl. prefetch)" */
+    int64_t cycles_incl_prefetch; /* v3 "Total Cycles (incl. prefetch)"; computed for version 3 only */
     double overall_util;          /* % */
     double mapping_efficiency;    /* % */
     double compute_util;          /* % */

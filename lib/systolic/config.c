@@ -37,6 +37,28 @@ void cs_array_config_free(cs_array_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+/* Dataflow and InterfaceBandwidth are case-sensitive in SCALE-Sim, which
+ * does not reject other spellings but misbehaves silently; here they are
+ * errors that say so. */
+static cs_status cs__exact_choice(cs_ini *ini, const char *section, const char *key, const char *const *choices,
+                                  size_t n, const char *consequence, size_t *index, cs_error *err)
+{
+    cs_ini_entry *e = cs_ini_find(ini, section, key);
+    if (!e)
+        return cs_error_set(err, CS_EINPUT, "%s: [%s] %s is missing", ini->path, section, key);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e->value, choices[i]) == 0) {
+            *index = i;
+            return CS_OK;
+        }
+    char list[128] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", choices[i]);
+    return cs_error_set(err, CS_EINPUT, "%s:%d: [%s] %s: '%s' is not one of %s (case matters; %s)", ini->path,
+                        e->line, section, key, e->value, list, consequence);
+}
+
 #define CS__MAX_DIM ((uint64_t)1 << 20)
 #define CS__MAX_KB ((uint64_t)1 << 30)
 
@@ -63,8 +85,9 @@ cs_status cs_array_config_load(const char *path, cs_array_config *cfg, cs_error 
         (rc = cs_ini_get_u64(&ini, A, "IfmapOffset", true, 0, UINT64_MAX / 4, &cfg->ifmap_offset, err)) ||
         (rc = cs_ini_get_u64(&ini, A, "FilterOffset", true, 0, UINT64_MAX / 4, &cfg->filter_offset, err)) ||
         (rc = cs_ini_get_u64(&ini, A, "OfmapOffset", true, 0, UINT64_MAX / 4, &cfg->ofmap_offset, err)) ||
-        (rc = cs_ini_get_choice(&ini, A, "Dataflow", true, dataflows, 3, &df, err)) ||
-        (rc = cs_ini_get_choice(&ini, "run_presets", "InterfaceBandwidth", true, modes, 2, &mode, err)) ||
+        (rc = cs__exact_choice(&ini, A, "Dataflow", dataflows, 3, "SCALE-Sim would silently run it as os", &df, err)) ||
+        (rc = cs__exact_choice(&ini, "run_presets", "InterfaceBandwidth", modes, 2,
+                               "SCALE-Sim would silently stop reading the file", &mode, err)) ||
         (rc = cs_ini_get_string(&ini, A, "Bandwidth", mode == 1, &bw, err)))
         goto done;
     cfg->dataflow = (cs_dataflow)df;

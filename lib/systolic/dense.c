@@ -139,7 +139,10 @@ cs_status cs_systolic_dense(const cs_array_config *cfg, const cs_layer *l, cs_co
     }
     out->mapping_efficiency = me / (double)out->folds * 100;
     out->compute_util = cu / (double)out->folds * 100;
-    cs_status rc = cs__incl_prefetch(cfg, l, &g, out->cycles, ratios, &out->cycles_incl_prefetch, err);
+    /* Only SCALE-Sim v3 reports it, and it costs a walk over the OFMAP drains. */
+    cs_status rc = CS_OK;
+    if (cfg->version >= 3)
+        rc = cs__incl_prefetch(cfg, l, &g, out->cycles, ratios, &out->cycles_incl_prefetch, err);
     free(ratios);
     return rc;
 }
