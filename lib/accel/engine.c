@@ -1,0 +1,501 @@
+/* The accelerator engine: plays a layer's schedule against a memory back
+ * end. Three actors share one clock (picoseconds):
+ *   - the array walks the folds' events: a read unit must have arrived when
+ *     the fold first needs it (else the whole array stalls), a write unit
+ *     needs room in the OFMAP buffer when produced, and a read unit's
+ *     buffer space frees at its release point;
+ *   - one fetch stream per operand starts units in schedule order as soon
+ *     as its SRAM has room (double buffering: the next fold's tiles load
+ *     while the current fold computes) and sends their atoms in order;
+ *   - the write stream sends produced outputs.
+ * docs/MODEL.md, "Accelerator", states the rules and their reasons. */
+#include "accel_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out,
+                                cs_error *err);
+cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out,
+                               cs_error *err);
+
+enum { CS__CLS_IFMAP = 0, CS__CLS_FILTER = 1, CS__CLS_OFMAP = 2 };
+enum { CS__U_IDLE = 0, CS__U_SENDING, CS__U_SENT, CS__U_DONE };
+
+typedef struct cs__urt {
+    cs__atom_run *runs;
+    size_t nruns, cap, ri;
+    uint64_t roff;
+    uint64_t natoms, done, bytes;
+    uint64_t ready_ps;
+    uint8_t state;
+    bool generated;
+} cs__urt;
+
+typedef struct cs__release {
+    uint64_t t, bytes;
+    int cls;
+} cs__release;
+
+typedef struct cs__stream {
+    uint32_t *units;
+    size_t n, cap, next; /* units [next, n) not started; sending ones are tracked by `cur` */
+    int64_t cur;         /* unit sending atoms, -1 none */
+    int cls;
+    bool refused;
+} cs__stream;
+
+typedef struct cs__engine {
+    const cs_machine *m;
+    const cs__schedule *s;
+    const cs__layout_ctx *lc;
+    cs__mem mem;
+    cs__urt *rt;
+    cs__stream st[CS__NOPS];
+    uint64_t cap[3], occ[3];
+    cs__release *rel;
+    size_t nrel, caprel;
+    /* resident operands: atoms already on chip */
+    uint64_t *resident[CS__NOPS];
+    uint64_t region_atoms[CS__NOPS];
+    uint64_t core_ps, now;
+    /* array */
+    size_t fold, ev;
+    uint64_t fold_start, stall, array_end, wake;
+    bool array_done;
+    uint64_t writes_pending, last_write;
+    uint64_t atoms_by_op[CS__NOPS];
+    cs_error *err;
+    bool failed;
+} cs__engine;
+
+static uint64_t cs__up(uint64_t t, uint64_t q) { return (t + q - 1) / q * q; }
+
+/* ---- release heap ----------------------------------------------------- */
+
+static bool cs__rel_push(cs__engine *e, uint64_t t, int cls, uint64_t bytes)
+{
+    if (!bytes)
+        return true;
+    if (e->nrel == e->caprel) {
+        size_t cap = e->caprel ? e->caprel * 2 : 64;
+        cs__release *p = realloc(e->rel, cap * sizeof *p);
+        if (!p)
+            return false;
+        e->rel = p;
+        e->caprel = cap;
+    }
+    size_t i = e->nrel++;
+    e->rel[i] = (cs__release){t, bytes, cls};
+    while (i && e->rel[(i - 1) / 2].t > e->rel[i].t) {
+        cs__release tmp = e->rel[i];
+        e->rel[i] = e->rel[(i - 1) / 2];
+        e->rel[(i - 1) / 2] = tmp;
+        i = (i - 1) / 2;
+    }
+    return true;
+}
+
+static bool cs__rel_apply(cs__engine *e)
+{
+    bool any = false;
+    while (e->nrel && e->rel[0].t <= e->now) {
+        e->occ[e->rel[0].cls] -= e->rel[0].bytes;
+        e->rel[0] = e->rel[--e->nrel];
+        for (size_t i = 0;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < e->nrel && e->rel[l].t < e->rel[m].t)
+                m = l;
+            if (r < e->nrel && e->rel[r].t < e->rel[m].t)
+                m = r;
+            if (m == i)
+                break;
+            cs__release tmp = e->rel[i];
+            e->rel[i] = e->rel[m];
+            e->rel[m] = tmp;
+            i = m;
+        }
+        any = true;
+    }
+    return any;
+}
+
+/* ---- memory completions ---------------------------------------------- */
+
+static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
+{
+    cs__engine *e = user;
+    cs__urt *u = &e->rt[tag];
+    u->done++;
+    if (u->state == CS__U_SENT && u->done == u->natoms) {
+        u->state = CS__U_DONE;
+        u->ready_ps = (uint64_t)ceil((double)cycle * e->mem.tck_ps);
+        if (e->s->units[tag].op == CS__OP_C) {
+            e->occ[CS__CLS_OFMAP] -= u->bytes;
+            e->writes_pending--;
+            if (u->ready_ps > e->last_write)
+                e->last_write = u->ready_ps;
+        }
+    }
+}
+
+/* ---- streams ---------------------------------------------------------- */
+
+static bool cs__stream_push(cs__stream *s, uint32_t unit)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint32_t *p = realloc(s->units, cap * sizeof *p);
+        if (!p)
+            return false;
+        s->units = p;
+        s->cap = cap;
+    }
+    s->units[s->n++] = unit;
+    return true;
+}
+
+/* Atoms of a unit, minus those of a resident operand already on chip. */
+static bool cs__generate(cs__engine *e, uint32_t idx)
+{
+    cs__urt *u = &e->rt[idx];
+    const cs__unit *su = &e->s->units[idx];
+    if (u->generated)
+        return true;
+    u->generated = true;
+    if (su->reused)
+        return true;
+    if (cs__layout_atoms(e->lc, su, &u->runs, &u->nruns, &u->cap, e->err) != CS_OK)
+        return false;
+    uint64_t *bits = e->resident[su->op];
+    if (bits) {
+        /* keep only the atoms not yet on chip, and mark them: one pass to
+         * size the new runs, one to fill them */
+        const uint64_t base = e->lc->base[su->op] / CS_ATOM_BYTES;
+        size_t w = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            cs__atom_run *out = NULL;
+            if (pass) {
+                out = malloc((w ? w : 1) * sizeof *out);
+                if (!out)
+                    return false;
+            }
+            size_t k = 0;
+            uint64_t last = UINT64_MAX;
+            for (size_t i = 0; i < u->nruns; i++)
+                for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++) {
+                    uint64_t r = a - base;
+                    if (bits[r / 64] >> (r % 64) & 1)
+                        continue;
+                    if (pass)
+                        bits[r / 64] |= 1ull << (r % 64);
+                    if (last != UINT64_MAX && last + 1 == a) {
+                        if (pass)
+                            out[k - 1].count++;
+                    } else {
+                        if (pass)
+                            out[k] = (cs__atom_run){a, 1};
+                        k++;
+                    }
+                    last = a;
+                }
+            if (pass) {
+                free(u->runs);
+                u->runs = out;
+                u->cap = k;
+            }
+            w = k;
+        }
+        u->nruns = w;
+    }
+    u->natoms = 0;
+    for (size_t i = 0; i < u->nruns; i++)
+        u->natoms += u->runs[i].count;
+    /* A resident operand's space is reserved once; streaming units occupy
+     * their atoms' bytes until released. */
+    u->bytes = bits ? 0 : u->natoms * CS_ATOM_BYTES;
+    return true;
+}
+
+static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
+{
+    cs__urt *u = &e->rt[idx];
+    if (st->cls != CS__CLS_OFMAP) /* outputs were charged when produced */
+        e->occ[st->cls] += u->bytes;
+    if (u->natoms == 0) {
+        u->state = CS__U_DONE;
+        u->ready_ps = e->now;
+        if (e->s->units[idx].op == CS__OP_C) {
+            e->occ[CS__CLS_OFMAP] -= u->bytes;
+            e->writes_pending--;
+        }
+        return;
+    }
+    u->state = CS__U_SENDING;
+    st->cur = idx;
+}
+
+/* Starts every unit whose stream is free and whose SRAM has room. A unit
+ * larger than its SRAM may start when nothing else occupies it (it then
+ * streams through). */
+static bool cs__start_units(cs__engine *e)
+{
+    bool any = false;
+    for (int s = 0; s < CS__NOPS; s++) {
+        cs__stream *st = &e->st[s];
+        while (st->cur < 0 && st->next < st->n) {
+            uint32_t idx = st->units[st->next];
+            if (!cs__generate(e, idx)) {
+                e->failed = true;
+                return false;
+            }
+            cs__urt *u = &e->rt[idx];
+            if (st->cls != CS__CLS_OFMAP && e->occ[st->cls] && e->occ[st->cls] + u->bytes > e->cap[st->cls])
+                break;
+            st->next++;
+            cs__unit_start(e, st, idx);
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* Sends atoms, one per stream in turn, until the back end refuses. */
+static bool cs__send_atoms(cs__engine *e)
+{
+    bool any = false;
+    for (int s = 0; s < CS__NOPS; s++)
+        e->st[s].refused = false;
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (int s = 0; s < CS__NOPS; s++) {
+            cs__stream *st = &e->st[s];
+            if (st->cur < 0 || st->refused)
+                continue;
+            uint32_t idx = (uint32_t)st->cur;
+            cs__urt *u = &e->rt[idx];
+            const cs__atom_run *r = &u->runs[u->ri];
+            uint64_t atom = r->first + u->roff;
+            if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, e->s->units[idx].op == CS__OP_C, idx)) {
+                st->refused = true;
+                continue;
+            }
+            e->atoms_by_op[e->s->units[idx].op]++;
+            any = progress = true;
+            if (++u->roff == r->count) {
+                u->roff = 0;
+                u->ri++;
+            }
+            if (u->ri == u->nruns) {
+                free(u->runs);
+                u->runs = NULL;
+                u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
+                if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
+                    u->ready_ps = e->now;
+                    if (e->s->units[idx].op == CS__OP_C) {
+                        e->occ[CS__CLS_OFMAP] -= u->bytes;
+                        e->writes_pending--;
+                        if (e->now > e->last_write)
+                            e->last_write = e->now;
+                    }
+                }
+                st->cur = -1;
+                if (cs__start_units(e))
+                    progress = true;
+            }
+        }
+    }
+    return any;
+}
+
+/* ---- the array -------------------------------------------------------- */
+
+/* Walks events until one cannot be passed yet. */
+static bool cs__array_progress(cs__engine *e)
+{
+    bool any = false;
+    const cs__schedule *s = e->s;
+    e->wake = UINT64_MAX;
+    while (e->fold < s->nfolds) {
+        const cs__fold *f = &s->folds[e->fold];
+        if (e->ev == f->ev1) {
+            e->fold_start += f->rows * e->core_ps + e->stall;
+            e->stall = 0;
+            e->fold++;
+            if (e->fold < s->nfolds)
+                e->ev = s->folds[e->fold].ev0;
+            any = true;
+            continue;
+        }
+        const cs__event *ev = &s->events[e->ev];
+        uint64_t t = e->fold_start + (ev->offset / 2) * e->core_ps + e->stall;
+        const cs__unit *su = &s->units[ev->unit];
+        cs__urt *u = &e->rt[ev->unit];
+        if (ev->offset % 2 == 0) { /* release */
+            if (!cs__rel_push(e, t, su->op == CS__OP_B ? CS__CLS_FILTER : CS__CLS_IFMAP, u->bytes)) {
+                e->failed = true;
+                return false;
+            }
+        } else if (!ev->produce) { /* need */
+            if (su->reused) {
+                /* already on chip */
+            } else if (u->state != CS__U_DONE)
+                return any; /* wait for the data */
+            else if (u->ready_ps > t)
+                e->stall += cs__up(u->ready_ps, e->core_ps) - t;
+        } else { /* produce: needs room in the OFMAP buffer at time t */
+            if (t > e->now) {
+                e->wake = t;
+                return any;
+            }
+            if (!cs__generate(e, ev->unit)) {
+                e->failed = true;
+                return false;
+            }
+            if (e->occ[CS__CLS_OFMAP] && e->occ[CS__CLS_OFMAP] + u->bytes > e->cap[CS__CLS_OFMAP])
+                return any; /* wait for earlier writes to drain */
+            if (e->now > t)
+                e->stall += cs__up(e->now, e->core_ps) - t;
+            e->occ[CS__CLS_OFMAP] += u->bytes;
+            e->writes_pending++;
+            if (!cs__stream_push(&e->st[CS__OP_C], ev->unit)) {
+                e->failed = true;
+                return false;
+            }
+        }
+        e->ev++;
+        any = true;
+    }
+    if (!e->array_done) {
+        e->array_done = true;
+        e->array_end = e->fold_start;
+        any = true;
+    }
+    return any;
+}
+
+static void cs__engine_free(cs__engine *e)
+{
+    if (e->mem.destroy)
+        e->mem.destroy(e->mem.self);
+    if (e->rt)
+        for (size_t i = 0; i < e->s->nunits; i++)
+            free(e->rt[i].runs);
+    free(e->rt);
+    for (int i = 0; i < CS__NOPS; i++) {
+        free(e->st[i].units);
+        free(e->resident[i]);
+    }
+    free(e->rel);
+}
+
+cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__layout_ctx *lc, cs_accel_result *out,
+                         cs_error *err);
+
+cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__layout_ctx *lc, cs_accel_result *out,
+                         cs_error *err)
+{
+    cs__engine e;
+    memset(&e, 0, sizeof e);
+    e.m = m;
+    e.s = s;
+    e.lc = lc;
+    e.err = err;
+    e.core_ps = (uint64_t)llround(1000.0 / m->core_clock_ghz);
+    e.cap[CS__CLS_IFMAP] = m->ifmap_sram_bytes;
+    e.cap[CS__CLS_FILTER] = m->filter_sram_bytes;
+    e.cap[CS__CLS_OFMAP] = m->ofmap_sram_bytes;
+    cs_status rc = m->memory == CS_MEM_GDDR6 ? cs__mem_gddr6_create(m, cs__on_done, &e, &e.mem, err)
+                                             : cs__mem_simple_create(m, cs__on_done, &e, &e.mem, err);
+    if (rc != CS_OK)
+        return rc;
+    e.rt = calloc(s->nunits ? s->nunits : 1, sizeof *e.rt);
+    bool ok = e.rt != NULL;
+    static const int cls[CS__NOPS] = {CS__CLS_IFMAP, CS__CLS_FILTER, CS__CLS_IFMAP, CS__CLS_OFMAP};
+    for (int i = 0; i < CS__NOPS; i++) {
+        e.st[i].cur = -1;
+        e.st[i].cls = cls[i];
+    }
+    /* An operand whose whole footprint fits in half its SRAM stays on chip:
+     * each of its atoms is fetched once per layer. */
+    const uint64_t K = lc->l->K, N = lc->l->N;
+    uint64_t foot[CS__NOPS] = {lc->a_bytes + lc->meta_bytes, K * N * lc->es, 0, 0};
+    uint64_t region[CS__NOPS] = {lc->a_bytes, K * N * lc->es, lc->meta_bytes, 0};
+    for (int op = CS__OP_A; ok && op <= CS__OP_B; op++)
+        if (foot[op] <= e.cap[cls[op]] / 2) {
+            e.region_atoms[op] = region[op] / CS_ATOM_BYTES + 2;
+            e.resident[op] = calloc(e.region_atoms[op] / 64 + 2, sizeof(uint64_t));
+            ok = e.resident[op] != NULL;
+        }
+    if (ok && e.resident[CS__OP_A] && lc->meta_bytes) {
+        /* the bitmaps stay on chip with A */
+        e.region_atoms[CS__OP_META] = region[CS__OP_META] / CS_ATOM_BYTES + 2;
+        e.resident[CS__OP_META] = calloc(e.region_atoms[CS__OP_META] / 64 + 2, sizeof(uint64_t));
+        ok = e.resident[CS__OP_META] != NULL;
+    }
+    for (size_t i = 0; ok && i < s->nunits; i++)
+        if (s->units[i].op != CS__OP_C)
+            ok = cs__stream_push(&e.st[s->units[i].op], (uint32_t)i);
+    if (!ok) {
+        cs__engine_free(&e);
+        return cs_error_set(err, CS_ERUNTIME, "out of memory");
+    }
+    e.ev = s->nfolds ? s->folds[0].ev0 : 0;
+
+    for (;;) {
+        bool progress = true;
+        while (progress && !e.failed) {
+            progress = cs__rel_apply(&e);
+            progress |= cs__array_progress(&e);
+            progress |= cs__start_units(&e);
+            progress |= cs__send_atoms(&e);
+        }
+        if (e.failed) {
+            cs__engine_free(&e);
+            return err && err->status ? err->status : cs_error_set(err, CS_ERUNTIME, "out of memory");
+        }
+        if (e.array_done && e.writes_pending == 0)
+            break;
+        /* Next moment anything can change. */
+        uint64_t next = UINT64_MAX;
+        uint64_t mc = e.mem.next_event(e.mem.self);
+        if (mc != UINT64_MAX)
+            next = (uint64_t)ceil((double)mc * e.mem.tck_ps);
+        if (e.nrel && e.rel[0].t < next)
+            next = e.rel[0].t;
+        if (e.wake < next)
+            next = e.wake;
+        if (next == UINT64_MAX) {
+            cs__engine_free(&e);
+            return cs_error_set(err, CS_ERUNTIME, "accelerator simulation of layer '%s' deadlocked (fold %zu of %zu)",
+                                lc->l->name, e.fold, s->nfolds);
+        }
+        if (next <= e.now)
+            next = e.now + 1;
+        e.now = next;
+        e.mem.advance_to(e.mem.self, (uint64_t)floor((double)e.now / e.mem.tck_ps));
+    }
+
+    memset(out, 0, sizeof *out);
+    out->compute_cycles = s->compute_cycles;
+    uint64_t end = s->nfolds ? cs__up(e.array_end, e.core_ps) / e.core_ps - 1 : 0;
+    uint64_t wend = cs__up(e.last_write, e.core_ps) / e.core_ps;
+    out->total_cycles = end > wend ? end : wend;
+    if (out->total_cycles < out->compute_cycles) /* cannot happen; guards the subtraction */
+        out->total_cycles = out->compute_cycles;
+    out->stall_cycles = out->total_cycles - out->compute_cycles;
+    out->folds = s->nfolds;
+    out->read_bytes[CS_OPERAND_A] = e.atoms_by_op[CS__OP_A] * CS_ATOM_BYTES;
+    out->read_bytes[CS_OPERAND_B] = e.atoms_by_op[CS__OP_B] * CS_ATOM_BYTES;
+    out->read_bytes[CS_OPERAND_META] = e.atoms_by_op[CS__OP_META] * CS_ATOM_BYTES;
+    out->write_bytes = e.atoms_by_op[CS__OP_C] * CS_ATOM_BYTES;
+    out->a_stored_bytes = lc->a_bytes;
+    out->metadata_bytes = lc->meta_bytes;
+    out->dram_requests = e.atoms_by_op[0] + e.atoms_by_op[1] + e.atoms_by_op[2] + e.atoms_by_op[3];
+    out->seconds = (double)out->total_cycles / (m->core_clock_ghz * 1e9);
+    out->achieved_gbps = out->seconds > 0 ? (double)(out->dram_requests * CS_ATOM_BYTES) / out->seconds / 1e9 : 0;
+    out->row_hit_rate = e.mem.row_hit_rate(e.mem.self);
+    cs__engine_free(&e);
+    return CS_OK;
+}
