@@ -23,7 +23,6 @@
 void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
 
 #define CS__CHUNK_BYTES ((uint64_t)32 << 20)
-#define CS__HIST_COPIES 8
 
 typedef struct cs__prof_job cs__prof_job;
 
@@ -141,26 +140,8 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
     for (int t = 0; t < job->T; t++) {
         const uint32_t *hz = zero + (size_t)t * zstride;
         uint64_t *czt = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
-        /* Zero columns: a branch-free loop the compiler vectorises. */
-        uint64_t zc = 0;
-        for (uint64_t k = 0; k < nk; k++) {
-            uint32_t is_zero = hz[k] == tile_height;
-            czt[k] += is_zero;
-            zc += is_zero;
-        }
-        w->zero_cols[t * job->H + hi] += zc;
-        /* Histogram of non-zero rows. Runs of equal counts are the common
-         * case (all-dense or all-zero columns), and consecutive increments of
-         * one counter serialise on store-to-load forwarding, so features go
-         * round-robin to CS__HIST_COPIES interleaved copies, summed at the end. */
         uint64_t *hist = w->hist + ((size_t)t * job->hist_total + job->hist_off[hi]) * CS__HIST_COPIES;
-        const size_t bins = (size_t)job->heights[hi] + 1;
-        uint64_t k = 0;
-        for (; k + CS__HIST_COPIES <= nk; k += CS__HIST_COPIES)
-            for (size_t c = 0; c < CS__HIST_COPIES; c++)
-                hist[c * bins + tile_height - hz[k + c]]++;
-        for (; k < nk; k++)
-            hist[tile_height - hz[k]]++;
+        w->zero_cols[t * job->H + hi] += cs__tile_stats(hz, nk, tile_height, czt, hist, (size_t)job->heights[hi] + 1);
         if (job->masks) {
             cs_colmask *m = &job->masks[t * job->H + hi];
             uint64_t *mbits = m->bits + tile * m->words_per_tile;

@@ -38,6 +38,13 @@ void cs__count_zeros_u32(const void *x, size_t ld, size_t nrows, size_t nk, cons
 void cs__count_zeros_u64(const void *x, size_t ld, size_t nrows, size_t nk, const uint64_t *kt, int T,
                          uint32_t *zero, size_t zstride);
 
+/* Statistics of completed tiles for one threshold (profile_kernel.c):
+ * tiles_zero[k] += zero[k] == height; the histogram (CS__HIST_COPIES copies,
+ * `bins` apart) counts height - zero[k]; returns the number of zero columns. */
+#define CS__HIST_COPIES 8
+uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+                        size_t bins);
+
 /* The plain scalar version of the same contract, the reference the
  * vectorised kernels are tested against. */
 void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrows, size_t nk, const uint64_t *kt,
