@@ -36,5 +36,6 @@ bool cs_cli_write_json(FILE *fp, const cJSON *item);
 
 /* Subcommands. */
 int cs_cmd_profile(int argc, char **argv);
+int cs_cmd_dram(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cs_command {
     const char *summary;
 } cs_commands[] = {
     {"profile", cs_cmd_profile, "element- vs column-level sparsity of activation tensors"},
+    {"dram", cs_cmd_dram, "cycle-level GDDR6 DRAM model: play a memory trace"},
 };
 
 #define CS_NCOMMANDS (sizeof cs_commands / sizeof cs_commands[0])
