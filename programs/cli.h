@@ -38,5 +38,6 @@ bool cs_cli_write_json(FILE *fp, const cJSON *item);
 int cs_cmd_profile(int argc, char **argv);
 int cs_cmd_compute(int argc, char **argv);
 int cs_cmd_simulate(int argc, char **argv);
+int cs_cmd_dram(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct cs_command {
     {"profile", cs_cmd_profile, "element- vs column-level sparsity of activation tensors"},
     {"compute", cs_cmd_compute, "systolic-array cycles, SCALE-Sim-exact, dense and with zero columns skipped"},
     {"simulate", cs_cmd_simulate, "accelerator with SRAM and DRAM: compute vs stall cycles per memory layout"},
+    {"dram", cs_cmd_dram, "cycle-level GDDR6 DRAM model: play a memory trace"},
 };
 
 #define CS_NCOMMANDS (sizeof cs_commands / sizeof cs_commands[0])

@@ -1,13 +1,86 @@
-/* GDDR6 back end: adapter to lib/dram (joined when lib/dram lands). */
+/* The GDDR6 back end: lib/dram's cycle-level model behind the accelerator's
+ * memory interface. Requests and completions keep lib/dram's own clock (its
+ * tCK); the engine converts to and from picoseconds. */
+#include "colscope/dram.h"
 #include "accel_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cs__mem_gddr6 {
+    cs_dram *d;
+    cs__mem_done_fn done;
+    void *user;
+} cs__mem_gddr6;
+
+static void cs__g_complete(void *user, uint64_t tag, uint64_t cycle, bool is_write)
+{
+    cs__mem_gddr6 *g = user;
+    (void)is_write;
+    g->done(g->user, tag, cycle);
+}
+
+static bool cs__g_send(void *self, uint64_t addr, bool write, uint64_t tag)
+{
+    return cs_dram_try_send(((cs__mem_gddr6 *)self)->d, addr, write, tag);
+}
+
+static void cs__g_advance(void *self, uint64_t cycle)
+{
+    cs__mem_gddr6 *g = self;
+    if (cycle > cs_dram_cycle(g->d))
+        cs_dram_advance_to(g->d, cycle);
+}
+
+static uint64_t cs__g_next(void *self) { return cs_dram_next_event(((cs__mem_gddr6 *)self)->d); }
+static uint64_t cs__g_now(void *self) { return cs_dram_cycle(((cs__mem_gddr6 *)self)->d); }
+
+static double cs__g_hits(void *self)
+{
+    cs_dram_stats st;
+    cs_dram_get_stats(((cs__mem_gddr6 *)self)->d, &st);
+    uint64_t n = st.row_hits + st.row_misses + st.row_conflicts;
+    return n ? (double)st.row_hits / (double)n : NAN;
+}
+
+static void cs__g_destroy(void *self)
+{
+    cs__mem_gddr6 *g = self;
+    cs_dram_free(g->d);
+    free(g);
+}
 
 cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
 
 cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err)
 {
-    (void)m;
-    (void)done;
-    (void)user;
-    (void)out;
-    return cs_error_set(err, CS_EINPUT, "the gddr6 memory back end needs lib/dram, which this build lacks");
+    cs_dram_config cfg;
+    cs_status rc = cs_dram_config_preset(&cfg, m->dram_preset, err);
+    if (rc == CS_OK && m->dram_config)
+        rc = cs_dram_config_load_ini(&cfg, m->dram_config, err);
+    if (rc != CS_OK)
+        return rc;
+    cfg.channels = m->channels;
+    if (m->dram_mapping) {
+        if (strlen(m->dram_mapping) >= sizeof cfg.mapping)
+            return cs_error_set(err, CS_EINPUT, "machine '%s': DRAM mapping '%s' is too long", m->name,
+                                m->dram_mapping);
+        strcpy(cfg.mapping, m->dram_mapping);
+    }
+    if ((rc = cs_dram_config_check(&cfg, err)) != CS_OK)
+        return rc;
+    cs__mem_gddr6 *g = calloc(1, sizeof *g);
+    if (!g)
+        return cs_error_set(err, CS_ERUNTIME, "out of memory");
+    g->done = done;
+    g->user = user;
+    g->d = cs_dram_create(&cfg, cs__g_complete, g, err);
+    if (!g->d) {
+        free(g);
+        return err && err->status ? err->status : CS_ERUNTIME;
+    }
+    *out = (cs__mem){g, (double)cfg.tck_ps, cs__g_send, cs__g_advance, cs__g_next, cs__g_now, cs__g_hits,
+                     cs__g_destroy};
+    return CS_OK;
 }

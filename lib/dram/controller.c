@@ -1,0 +1,631 @@
+/* One channel's memory controller: Ramulator 2.1's GenericDDR controller with
+ * the FRFCFS scheduler, AllBank refresh and the Open row policy, reproduced
+ * tick for tick (docs/MODEL.md 3.4-3.6), but evaluated only at the cycles
+ * where something can happen.
+ *
+ * Per tick Ramulator (1) picks the oldest timing-ready request of the active
+ * buffer (requests whose ACT has issued), else (2) the front maintenance
+ * request if ready, else, only when no maintenance request is pending,
+ * (3) the oldest ready request of the read or the write buffer (write mode),
+ * skipping commands that would close a row an active request needs; at most
+ * one command issues. Between two issues nothing the scheduler looks at
+ * changes except by arrivals, so after one full evaluation that issues
+ * nothing, the earliest ready cycle of each source is a plan that stays
+ * exact until the next issue, refresh or write-mode flip (cs__plan). */
+#include "dram_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small containers ---- */
+
+static bool cs__ring_init(cs__ring *r, uint32_t cap)
+{
+    uint32_t c = 4;
+    while (c < cap)
+        c *= 2;
+    r->v = malloc(c * sizeof *r->v);
+    r->head = r->n = 0;
+    r->cap = r->v ? c : 0;
+    return r->v != NULL;
+}
+
+static bool cs__ring_push(cs__ring *r, cs__pending p)
+{
+    if (r->n == r->cap) {
+        cs__pending *v = malloc(2 * (size_t)r->cap * sizeof *v);
+        if (!v)
+            return false;
+        for (uint32_t i = 0; i < r->n; i++)
+            v[i] = r->v[(r->head + i) & (r->cap - 1)];
+        free(r->v);
+        r->v = v;
+        r->head = 0;
+        r->cap *= 2;
+    }
+    r->v[(r->head + r->n) & (r->cap - 1)] = p;
+    r->n++;
+    return true;
+}
+
+static inline int64_t cs__ring_next(const cs__ring *r) { return r->n ? r->v[r->head].depart : CS__INF; }
+
+static inline cs__pending cs__ring_pop(cs__ring *r)
+{
+    cs__pending p = r->v[r->head];
+    r->head = (r->head + 1) & (r->cap - 1);
+    r->n--;
+    return p;
+}
+
+static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
+{
+    return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
+}
+
+static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries)
+{
+    uint32_t cap = 8;
+    while (cap < 4 * max_entries)
+        cap *= 2;
+    s->v = malloc(cap * sizeof *s->v);
+    if (!s->v)
+        return false;
+    memset(s->v, 0xff, cap * sizeof *s->v);
+    s->mask = cap - 1;
+    s->n = 0;
+    return true;
+}
+
+static bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
+{
+    if (!s->n)
+        return false;
+    for (uint32_t i = cs__addr_hash(s, a);; i = (i + 1) & s->mask) {
+        if (s->v[i] == a)
+            return true;
+        if (s->v[i] == UINT64_MAX)
+            return false;
+    }
+}
+
+static void cs__addr_set_add(cs__addr_set *s, uint64_t a)
+{
+    uint32_t i = cs__addr_hash(s, a);
+    while (s->v[i] != UINT64_MAX && s->v[i] != a)
+        i = (i + 1) & s->mask;
+    if (s->v[i] == UINT64_MAX)
+        s->n++;
+    s->v[i] = a;
+}
+
+static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
+{
+    uint32_t i = cs__addr_hash(s, a);
+    while (s->v[i] != a) {
+        if (s->v[i] == UINT64_MAX)
+            return;
+        i = (i + 1) & s->mask;
+    }
+    /* Backward-shift deletion keeps every probe chain unbroken. */
+    for (uint32_t j = i;;) {
+        s->v[i] = UINT64_MAX;
+        for (;;) {
+            j = (j + 1) & s->mask;
+            if (s->v[j] == UINT64_MAX) {
+                s->n--;
+                return;
+            }
+            uint32_t home = cs__addr_hash(s, s->v[j]);
+            /* Move v[j] into the hole at i unless its home lies in (i, j]. */
+            bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+            if (!stays)
+                break;
+        }
+        s->v[i] = s->v[j];
+        i = j;
+    }
+}
+
+static bool cs__queue_init(cs__queue *q, uint32_t cap)
+{
+    q->n = 0;
+    q->cap = cap;
+    q->key = malloc(cap * sizeof *q->key);
+    q->slot = malloc(cap * sizeof *q->slot);
+    return q->key && q->slot;
+}
+
+static inline void cs__queue_append(cs__queue *q, uint32_t key, uint16_t slot)
+{
+    q->key[q->n] = key;
+    q->slot[q->n] = slot;
+    q->n++;
+}
+
+static inline void cs__queue_remove(cs__queue *q, uint32_t pos)
+{
+    uint32_t tail = q->n - pos - 1;
+    memmove(q->key + pos, q->key + pos + 1, tail * sizeof *q->key);
+    memmove(q->slot + pos, q->slot + pos + 1, tail * sizeof *q->slot);
+    q->n--;
+}
+
+static inline uint32_t cs__key(uint32_t bank, uint32_t row) { return row << CS__BANK_BITS | bank; }
+
+/* ---- set-up ---- */
+
+cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
+{
+    const cs_dram_config *cfg = &sys->cfg;
+    memset(c, 0, sizeof *c);
+    c->sys = sys;
+    c->id = id;
+    cs__device_init(&c->dev, &sys->timing, cfg);
+    uint32_t banks = c->dev.banks;
+    uint32_t pool = cfg->read_queue + cfg->write_queue + banks;
+    c->pool = calloc(pool, sizeof *c->pool);
+    c->free_slot = malloc(pool * sizeof *c->free_slot);
+    for (uint32_t i = 0; c->free_slot && i < pool; i++)
+        c->free_slot[i] = (uint16_t)(pool - 1 - i);
+    c->nfree = pool;
+    c->prio_cap = 64;
+    c->priority = malloc(c->prio_cap);
+    /* Reads in flight are at most one per column-command spacing within the
+     * read latency, so this ring never grows. */
+    uint32_t spacing = cfg->timing[CS_DRAM_nBL] > cfg->timing[CS_DRAM_nCCDS] ? cfg->timing[CS_DRAM_nBL]
+                                                                            : cfg->timing[CS_DRAM_nCCDS];
+    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue) &&
+              cs__queue_init(&c->writeq, cfg->write_queue) && cs__queue_init(&c->activeq, banks) &&
+              cs__addr_set_init(&c->write_addrs, cfg->write_queue) &&
+              cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
+              cs__ring_init(&c->quick, 16);
+    c->next_refresh = sys->refresh_interval;
+    c->next_tick = 1;
+    return ok ? CS_OK : CS_ERUNTIME;
+}
+
+void cs__chan_free(cs__chan *c)
+{
+    free(c->pool);
+    free(c->free_slot);
+    free(c->priority);
+    free(c->readq.key);
+    free(c->readq.slot);
+    free(c->writeq.key);
+    free(c->writeq.slot);
+    free(c->activeq.key);
+    free(c->activeq.slot);
+    free(c->write_addrs.v);
+    free(c->reads_in_flight.v);
+    free(c->quick.v);
+}
+
+/* ---- scheduling helpers ---- */
+
+/* Ramulator's write-drain rule (set_write_mode), evaluated on buffer sizes. */
+static bool cs__write_mode_for(const cs__chan *c, uint32_t nread, uint32_t nwrite)
+{
+    const cs_dram_config *cfg = &c->sys->cfg;
+    if (!c->write_mode)
+        return nwrite > cfg->write_high_watermark * cfg->write_queue || nread == 0;
+    return !(nwrite < cfg->write_low_watermark * cfg->write_queue && nread != 0);
+}
+
+static inline bool cs__rw_allowed(const cs__chan *c)
+{
+    /* All-bank refresh: no read/write-buffer request is scheduled while a
+     * maintenance request waits, so the active buffer drains for PREab. */
+    return c->prio_n == 0 || c->sys->cfg.refresh == CS_DRAM_REFRESH_PER_BANK;
+}
+
+/* Earliest issue cycle of the next command of a read/write-buffer request;
+ * CS__INF if the scheduler may not pick it now (its PREpb would close a row
+ * an active request waits for, or its bank has a per-bank refresh pending). */
+static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t row, bool is_write)
+{
+    if (c->refresh_blocked >> bank & 1)
+        return CS__INF;
+    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, row, is_write);
+    if (cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+        return CS__INF;
+    return cs__device_ready(&c->dev, cmd, bank);
+}
+
+/* FRFCFS over one buffer: the first request in arrival order whose command is
+ * ready at t; if none, the earliest cycle any becomes ready and the first
+ * request reaching it. Returns the position (-1: none eligible). */
+static int32_t cs__scan(const cs__chan *c, const cs__queue *q, bool is_write, int64_t t, int64_t *when)
+{
+    uint64_t seen = 0;
+    int64_t best = CS__INF;
+    int32_t best_pos = -1;
+    for (uint32_t i = 0; i < q->n; i++) {
+        uint32_t key = q->key[i];
+        uint32_t bank = key & (CS_DRAM_MAX_BANKS - 1), row = key >> CS__BANK_BITS;
+        /* Requests to one bank that agree on hitting its open row need the
+         * same command at the same cycle: only the oldest can win. */
+        uint32_t cls = 2 * bank + (c->dev.open_row[bank] == row);
+        if (seen >> cls & 1)
+            continue;
+        seen |= 1ull << cls;
+        int64_t r = cs__rw_ready(c, bank, row, is_write);
+        if (r <= t) {
+            *when = r;
+            return (int32_t)i;
+        }
+        if (r < best) {
+            best = r;
+            best_pos = (int32_t)i;
+        }
+    }
+    *when = best;
+    return best_pos;
+}
+
+/* The front maintenance request's command and readiness. False if it may
+ * not issue at all now (its precharge would close a row an active request
+ * needs: PREab waits for the active buffer to drain). */
+static bool cs__priority_cmd(const cs__chan *c, cs_dram_cmd *cmd, int64_t *when)
+{
+    int bank = c->priority[c->prio_head];
+    if (bank < 0) {
+        *cmd = c->dev.open_banks ? CS_DRAM_PREAB : CS_DRAM_REFAB;
+        if (*cmd == CS_DRAM_PREAB && c->activeq.n)
+            return false;
+        *when = cs__device_ready_all(&c->dev, *cmd);
+    } else {
+        *cmd = c->dev.open_row[bank] != CS__ROW_CLOSED ? CS_DRAM_PREPB : CS_DRAM_REFPB;
+        if (*cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+            return false;
+        *when = cs__device_ready(&c->dev, *cmd, (uint32_t)bank);
+    }
+    return true;
+}
+
+static void cs__record_command(cs__chan *c, cs_dram_cmd cmd, int bank, int64_t row, int column, int64_t t)
+{
+    c->st.commands[cmd]++;
+    if (cmd == CS_DRAM_ACT)
+        c->activations[bank]++;
+    struct cs_dram *d = c->sys;
+    if (d->on_command) {
+        uint32_t bpg = c->dev.banks_per_group;
+        d->on_command(d->command_user, (uint64_t)t, c->id, cmd, bank < 0 ? -1 : bank / (int)bpg,
+                      bank < 0 ? -1 : bank % (int)bpg, row, column);
+    }
+}
+
+/* ---- issuing ---- */
+
+/* Closed-row policy: does any other queued request want this row (or any
+ * other active request this bank)? Then the column command must not
+ * auto-precharge. */
+static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t slot)
+{
+    uint32_t key = cs__key(r->bank, r->row);
+    const cs__queue *qs[2] = {&c->readq, &c->writeq};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < qs[k]->n; i++)
+            if (qs[k]->key[i] == key && qs[k]->slot[i] != slot)
+                return true;
+    for (uint32_t i = 0; i < c->activeq.n; i++)
+        if ((c->activeq.key[i] & (CS_DRAM_MAX_BANKS - 1)) == r->bank && c->activeq.slot[i] != slot)
+            return true;
+    return false;
+}
+
+static void cs__classify(cs__chan *c, cs__req *r)
+{
+    uint32_t open = c->dev.open_row[r->bank];
+    cs_dram_stats *s = &c->st;
+    if (open == r->row) {
+        s->row_hits++;
+        *(r->is_write ? &s->write_row_hits : &s->read_row_hits) += 1;
+    } else if (open == CS__ROW_CLOSED) {
+        s->row_misses++;
+        *(r->is_write ? &s->write_row_misses : &s->read_row_misses) += 1;
+    } else {
+        s->row_conflicts++;
+        *(r->is_write ? &s->write_row_conflicts : &s->read_row_conflicts) += 1;
+    }
+    r->classified = 1;
+}
+
+/* Issues the next command of the request at q[pos] at cycle t. */
+static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t pos, int64_t t)
+{
+    struct cs_dram *d = c->sys;
+    uint16_t slot = q->slot[pos];
+    cs__req *r = &c->pool[slot];
+    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, r->bank, r->row, r->is_write);
+    bool column_cmd = cmd == CS_DRAM_RD || cmd == CS_DRAM_WR;
+    if (column_cmd && d->cfg.row_policy == CS_DRAM_ROW_CLOSED && !cs__row_still_wanted(c, r, slot)) {
+        cs_dram_cmd ap = cmd == CS_DRAM_RD ? CS_DRAM_RDA : CS_DRAM_WRA;
+        if (cs__device_ready(&c->dev, ap, r->bank) <= t)
+            cmd = ap;
+    }
+    if (!r->classified)
+        cs__classify(c, r);
+    cs__device_issue(&c->dev, cmd, r->bank, r->row, t);
+    cs__record_command(c, cmd, r->bank, r->row, r->column, t);
+    c->plan.valid = false;
+    if (column_cmd) { /* the request's last command: retire it */
+        cs__queue_remove(q, pos);
+        if (q == &c->activeq)
+            c->active_in_bank[r->bank]--;
+        else if (q == &c->writeq)
+            cs__addr_set_remove(&c->write_addrs, r->addr);
+        if (r->is_write) {
+            c->st.writes_served++;
+            c->st.writes_done++;
+            d->in_flight--;
+            d->last_completion = (uint64_t)t;
+            if (d->on_complete)
+                d->on_complete(d->user, r->tag, (uint64_t)t, true);
+        } else {
+            c->st.reads_served++;
+            cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
+        }
+        c->free_slot[c->nfree++] = slot;
+    } else if (cmd == CS_DRAM_ACT && q != &c->activeq && c->activeq.n < c->activeq.cap) {
+        /* The request moves to the active buffer, freeing its read/write
+         * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
+        uint32_t key = q->key[pos];
+        cs__queue_remove(q, pos);
+        if (q == &c->writeq)
+            cs__addr_set_remove(&c->write_addrs, r->addr);
+        cs__queue_append(&c->activeq, key, slot);
+        c->active_in_bank[r->bank]++;
+    }
+}
+
+static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
+{
+    int bank = c->priority[c->prio_head];
+    cs__device_issue(&c->dev, cmd, bank, 0, t);
+    cs__record_command(c, cmd, bank, -1, -1, t);
+    c->plan.valid = false;
+    if (cmd == CS_DRAM_REFAB || cmd == CS_DRAM_REFPB) {
+        c->prio_head = (c->prio_head + 1) % c->prio_cap;
+        c->prio_n--;
+        c->refresh_blocked = 0;
+        for (uint32_t i = 0; i < c->prio_n; i++) {
+            int b = c->priority[(c->prio_head + i) % c->prio_cap];
+            if (b >= 0)
+                c->refresh_blocked |= 1u << b;
+        }
+    }
+}
+
+/* A full evaluation of tick t: issues a command if one is ready, else
+ * records in c->plan when each source will have one. */
+static void cs__decide(cs__chan *c, int64_t t)
+{
+    cs__plan p = {true, CS__INF, CS__INF, CS__INF, -1, -1};
+    /* The active buffer is in ACT order, not arrival order: FRFCFS takes the
+     * ready request that arrived first (ties: the earlier entry). With every
+     * entry ready at or after t, the earliest cycle's candidates are those
+     * reaching it, and among them again the first arrival. */
+    int32_t now_pos = -1;
+    int64_t now_arrive = CS__INF, plan_arrive = CS__INF;
+    for (uint32_t i = 0; i < c->activeq.n; i++) {
+        const cs__req *r = &c->pool[c->activeq.slot[i]];
+        cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, r->bank, r->row, r->is_write);
+        int64_t when = cs__device_ready(&c->dev, cmd, r->bank);
+        if (when <= t) {
+            if (r->arrive < now_arrive) {
+                now_arrive = r->arrive;
+                now_pos = (int32_t)i;
+            }
+        } else if (when < p.t_active || (when == p.t_active && r->arrive < plan_arrive)) {
+            p.t_active = when;
+            p.pos_active = (int32_t)i;
+            plan_arrive = r->arrive;
+        }
+    }
+    if (now_pos >= 0) {
+        cs__issue_request(c, &c->activeq, (uint32_t)now_pos, t);
+        return;
+    }
+    if (c->prio_n) {
+        cs_dram_cmd cmd;
+        int64_t when;
+        if (cs__priority_cmd(c, &cmd, &when)) {
+            if (when <= t) {
+                cs__issue_priority(c, cmd, t);
+                return;
+            }
+            p.t_priority = when;
+        }
+    }
+    if (cs__rw_allowed(c)) {
+        c->write_mode = cs__write_mode_for(c, c->readq.n, c->writeq.n);
+        cs__queue *q = c->write_mode ? &c->writeq : &c->readq;
+        int64_t when;
+        int32_t pos = cs__scan(c, q, c->write_mode, t, &when);
+        if (pos >= 0 && when <= t) {
+            cs__issue_request(c, q, (uint32_t)pos, t);
+            return;
+        }
+        p.t_rw = when;
+        p.pos_rw = pos;
+    }
+    c->plan = p;
+}
+
+/* Tick t carries out a valid plan (t is its earliest cycle). */
+static void cs__execute_plan(cs__chan *c, int64_t t)
+{
+    const cs__plan *p = &c->plan;
+    if (p->t_active == t) {
+        cs__issue_request(c, &c->activeq, (uint32_t)p->pos_active, t);
+    } else if (p->t_priority == t) {
+        cs_dram_cmd cmd;
+        int64_t when;
+        cs__priority_cmd(c, &cmd, &when);
+        cs__issue_priority(c, cmd, t);
+    } else if (p->t_rw == t) {
+        cs__issue_request(c, c->write_mode ? &c->writeq : &c->readq, (uint32_t)p->pos_rw, t);
+    }
+}
+
+static inline int64_t cs__plan_next(const cs__plan *p)
+{
+    int64_t n = p->t_active < p->t_priority ? p->t_active : p->t_priority;
+    return n < p->t_rw ? n : p->t_rw;
+}
+
+static int64_t cs__next_tick(const cs__chan *c)
+{
+    if (!c->plan.valid)
+        return c->clk + 1;
+    int64_t n = cs__plan_next(&c->plan);
+    if (c->next_refresh < n)
+        n = c->next_refresh;
+    int64_t r = cs__ring_next(&c->reads_in_flight);
+    if (r < n)
+        n = r;
+    r = cs__ring_next(&c->quick);
+    return r < n ? r : n;
+}
+
+/* ---- ticks ---- */
+
+/* Queue-occupancy sums for ticks clk+1 .. t, sampled at the start of each
+ * tick as Ramulator does; nothing else changes in between. */
+static inline void cs__account(cs__chan *c, int64_t t)
+{
+    uint64_t dt = (uint64_t)(t - c->clk);
+    c->st.read_queue_sum += dt * c->readq.n;
+    c->st.write_queue_sum += dt * c->writeq.n;
+    c->st.priority_queue_sum += dt * c->prio_n;
+    c->clk = t;
+}
+
+void cs__chan_idle_to(cs__chan *c, int64_t t)
+{
+    if (t > c->clk)
+        cs__account(c, t);
+}
+
+static void cs__deliver(cs__chan *c, cs__ring *ring, int64_t t)
+{
+    struct cs_dram *d = c->sys;
+    while (ring->n && ring->v[ring->head].depart <= t) {
+        cs__pending p = cs__ring_pop(ring);
+        d->in_flight--;
+        d->last_completion = (uint64_t)p.depart;
+        if (p.is_write) {
+            c->st.writes_done++;
+        } else {
+            uint64_t lat = (uint64_t)(p.depart - p.arrive);
+            c->st.reads_done++;
+            c->st.read_latency_sum += lat;
+            if (lat > c->st.read_latency_max)
+                c->st.read_latency_max = lat;
+            cs__dram_record_latency(d, lat);
+        }
+        if (d->on_complete)
+            d->on_complete(d->user, p.tag, (uint64_t)p.depart, p.is_write);
+    }
+}
+
+static void cs__queue_refresh(cs__chan *c)
+{
+    const struct cs_dram *d = c->sys;
+    c->next_refresh += d->refresh_interval;
+    c->st.refreshes_requested++;
+    int8_t bank = -1;
+    if (d->cfg.refresh == CS_DRAM_REFRESH_PER_BANK) {
+        bank = (int8_t)c->next_refresh_bank;
+        c->next_refresh_bank = (c->next_refresh_bank + 1) % c->dev.banks;
+        c->refresh_blocked |= 1u << bank;
+    }
+    if (c->prio_n == c->prio_cap) {
+        /* Only a channel that cannot refresh at all piles these up. */
+        int8_t *v = malloc(2 * (size_t)c->prio_cap);
+        if (!v)
+            return;
+        for (uint32_t i = 0; i < c->prio_n; i++)
+            v[i] = c->priority[(c->prio_head + i) % c->prio_cap];
+        free(c->priority);
+        c->priority = v;
+        c->prio_head = 0;
+        c->prio_cap *= 2;
+    }
+    c->priority[(c->prio_head + c->prio_n) % c->prio_cap] = bank;
+    c->prio_n++;
+    c->plan.valid = false;
+}
+
+void cs__chan_tick(cs__chan *c, int64_t t)
+{
+    cs__account(c, t);
+    cs__deliver(c, &c->reads_in_flight, t);
+    cs__deliver(c, &c->quick, t);
+    if (t == c->next_refresh)
+        cs__queue_refresh(c);
+    if (!c->plan.valid)
+        cs__decide(c, t);
+    else if (cs__plan_next(&c->plan) == t)
+        cs__execute_plan(c, t);
+    c->next_tick = cs__next_tick(c);
+}
+
+/* ---- arrivals ---- */
+
+bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint32_t bank, uint32_t row,
+                   uint32_t column)
+{
+    struct cs_dram *d = c->sys;
+    /* A read of an address with a write waiting in the write buffer is
+     * answered from it; a second write to it merges. Both are accepted even
+     * when the buffers are full, as in Ramulator. */
+    if (cs__addr_set_has(&c->write_addrs, addr)) {
+        if (!cs__ring_push(&c->quick, (cs__pending){c->clk + 1, c->clk, tag, is_write}))
+            return false;
+        if (is_write) {
+            c->st.writes++;
+            c->st.writes_coalesced++;
+        } else {
+            c->st.reads++;
+            c->st.reads_forwarded++;
+        }
+        d->in_flight++;
+        if (c->next_tick > c->clk + 1)
+            c->next_tick = c->clk + 1;
+        return true;
+    }
+    cs__queue *q = is_write ? &c->writeq : &c->readq;
+    if (q->n >= q->cap)
+        return false;
+    uint16_t slot = c->free_slot[--c->nfree];
+    cs__req *r = &c->pool[slot];
+    *r = (cs__req){addr, tag, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write, 0};
+    cs__queue_append(q, cs__key(bank, row), slot);
+    if (is_write) {
+        cs__addr_set_add(&c->write_addrs, addr);
+        c->st.writes++;
+    } else {
+        c->st.reads++;
+    }
+    d->in_flight++;
+    /* Keep the plan exact: the newcomer may be ready before it, or change
+     * which buffer the next evaluation scans. */
+    if (c->plan.valid && cs__rw_allowed(c)) {
+        if (cs__write_mode_for(c, c->readq.n, c->writeq.n) != c->write_mode) {
+            c->plan.valid = false;
+        } else if (is_write == c->write_mode) {
+            int64_t when = cs__rw_ready(c, bank, row, is_write);
+            if (when <= c->clk)
+                when = c->clk + 1;
+            if (when < c->plan.t_rw) {
+                c->plan.t_rw = when;
+                c->plan.pos_rw = (int32_t)(q->n - 1);
+            }
+        }
+    }
+    c->next_tick = cs__next_tick(c);
+    return true;
+}

@@ -1,0 +1,204 @@
+/* Internals of the GDDR6 model shared by the lib/dram sources and the tests. The
+ * structure follows Ramulator 2.1's: a device (bank state and per-node
+ * earliest-issue times), a controller per channel (buffers, scheduler,
+ * refresh) and a memory system that maps addresses to channels. */
+#ifndef CS_DRAM_INTERNAL_H
+#define CS_DRAM_INTERNAL_H
+
+#include "colscope/dram.h"
+
+#define CS__INF INT64_MAX
+#define CS__ROW_CLOSED UINT32_MAX
+#define CS__BANK_BITS 5 /* CS_DRAM_MAX_BANKS = 32 */
+#define CS__MAX_BG 8
+#define CS__MAX_WINDOW 4 /* longest rolling window of any constraint (nFAW: 4 ACTs) */
+
+enum { CS__LEVEL_CHANNEL, CS__LEVEL_BANKGROUP, CS__LEVEL_BANK, CS__NLEVELS };
+
+/* One timing rule: at `level`, command `following` may issue no earlier than
+ * `latency` cycles after the `window`-th most recent `preceding` command at
+ * the same node (window 1: the last one). */
+typedef struct cs__rule {
+    uint8_t level, preceding, following, window;
+    uint32_t latency;
+} cs__rule;
+
+/* Builds the rule table of Ramulator 2.1's GDDR6 standard from named timings
+ * (docs/MODEL.md 3.3), one entry per (preceding, following) pair, in
+ * Ramulator's order. Returns the count (at most CS__MAX_RULES). */
+#define CS__MAX_RULES 160
+size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
+
+/* The rules compiled for issue: for each level and preceding command, the
+ * (following, latency, window) triples, duplicates merged (largest latency). */
+typedef struct cs__follow {
+    uint8_t following, window;
+    uint32_t latency;
+} cs__follow;
+
+typedef struct cs__timing {
+    cs__follow *follow[CS__NLEVELS][CS_DRAM_NCMDS];
+    uint32_t nfollow[CS__NLEVELS][CS_DRAM_NCMDS];
+    uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: largest window > 1, else 0 */
+    cs__follow storage[CS__MAX_RULES];
+} cs__timing;
+
+void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
+
+/* One channel's DRAM device: bank states and, per node (channel, bank group,
+ * bank) and command, the earliest cycle the command may issue there. */
+typedef struct cs__device {
+    const cs__timing *timing;
+    uint32_t bank_groups, banks_per_group, banks;
+    uint32_t open_banks;
+    uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
+    int64_t ch_ready[CS_DRAM_NCMDS];
+    int64_t bg_ready[CS__MAX_BG][CS_DRAM_NCMDS];
+    int64_t bank_ready[CS_DRAM_MAX_BANKS][CS_DRAM_NCMDS];
+    /* Issue times, newest first, for windowed rules (-1: none yet). */
+    int64_t ch_hist[CS_DRAM_NCMDS][CS__MAX_WINDOW];
+    int64_t bg_hist[CS__MAX_BG][CS_DRAM_NCMDS][CS__MAX_WINDOW];
+    int64_t bank_hist[CS_DRAM_MAX_BANKS][CS_DRAM_NCMDS][CS__MAX_WINDOW];
+} cs__device;
+
+void cs__device_init(cs__device *dev, const cs__timing *timing, const cs_dram_config *cfg);
+/* Applies cmd's timing rules and state change. bank < 0: all banks (PREab, REFab). */
+void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int bank, uint32_t row, int64_t t);
+/* Earliest issue cycle of a command aimed at all banks. */
+int64_t cs__device_ready_all(const cs__device *dev, cs_dram_cmd cmd);
+
+static inline int64_t cs__max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Earliest issue cycle of cmd at bank (flat index). */
+static inline int64_t cs__device_ready(const cs__device *dev, cs_dram_cmd cmd, uint32_t bank)
+{
+    uint32_t bg = bank / dev->banks_per_group;
+    return cs__max64(dev->ch_ready[cmd], cs__max64(dev->bg_ready[bg][cmd], dev->bank_ready[bank][cmd]));
+}
+
+/* The next command a request needs (Ramulator's prerequisite rule): its own
+ * column command on a row hit, ACT on a closed bank, PREpb on a conflict. */
+static inline cs_dram_cmd cs__device_next_cmd(const cs__device *dev, uint32_t bank, uint32_t row, bool is_write)
+{
+    uint32_t open = dev->open_row[bank];
+    if (open == row)
+        return is_write ? CS_DRAM_WR : CS_DRAM_RD;
+    return open == CS__ROW_CLOSED ? CS_DRAM_ACT : CS_DRAM_PREPB;
+}
+
+/* A request while it waits in a controller buffer. */
+typedef struct cs__req {
+    uint64_t addr, tag;
+    int64_t arrive;
+    uint32_t row;
+    uint16_t column;
+    uint8_t bank; /* flat: bank_group * banks_per_group + bank */
+    uint8_t is_write;
+    uint8_t classified; /* row hit/miss/conflict counted */
+} cs__req;
+
+/* A controller buffer in arrival order. key[i] = row << CS__BANK_BITS | bank
+ * is what the scheduler scans; slot[i] indexes the channel's request pool. */
+typedef struct cs__queue {
+    uint32_t n, cap;
+    uint32_t *key;
+    uint16_t *slot;
+} cs__queue;
+
+/* Completions waiting for their cycle, in cycle order. */
+typedef struct cs__pending {
+    int64_t depart, arrive;
+    uint64_t tag;
+    bool is_write;
+} cs__pending;
+
+typedef struct cs__ring {
+    cs__pending *v;
+    uint32_t head, n, cap;
+} cs__ring;
+
+/* Addresses of the writes in the write buffer (read forwarding, write
+ * coalescing): open addressing, linear probing, UINT64_MAX = empty. */
+typedef struct cs__addr_set {
+    uint64_t *v;
+    uint32_t mask, n;
+} cs__addr_set;
+
+/* The scheduler's decision while nothing changes: the earliest cycle each
+ * source (active buffer, refresh, read/write buffer) has a command ready, and
+ * which request; valid until a command issues, a refresh is queued or an
+ * arrival flips the write mode. */
+typedef struct cs__plan {
+    bool valid;
+    int64_t t_active, t_priority, t_rw;
+    int32_t pos_active, pos_rw;
+} cs__plan;
+
+typedef struct cs__chan {
+    struct cs_dram *sys;
+    uint32_t id;
+    int64_t clk;       /* ticks executed */
+    int64_t next_tick; /* next tick at which anything can happen */
+    cs__device dev;
+    cs__req *pool;
+    uint16_t *free_slot;
+    uint32_t nfree;
+    cs__queue readq, writeq, activeq;
+    uint8_t active_in_bank[CS_DRAM_MAX_BANKS];
+    /* Maintenance requests: -1 all-bank refresh, else the bank of a REFpb. */
+    int8_t *priority;
+    uint32_t prio_head, prio_n, prio_cap;
+    uint32_t refresh_blocked; /* banks with a REFpb pending (per-bank refresh) */
+    int64_t next_refresh;
+    uint32_t next_refresh_bank;
+    bool write_mode;
+    cs__addr_set write_addrs;
+    cs__ring reads_in_flight; /* RD issued, data not yet returned */
+    cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
+    cs__plan plan;
+    cs_dram_stats st;
+    uint64_t activations[CS_DRAM_MAX_BANKS];
+} cs__chan;
+
+/* Address fields, applied to the intra-channel address >> 5. */
+typedef struct cs__field {
+    uint32_t shift, bits;
+} cs__field;
+
+struct cs_dram {
+    cs_dram_config cfg;
+    cs__timing timing;
+    uint32_t nchan, chan_bits;
+    uint64_t addr_mask;
+    cs__field f_column, f_bankgroup, f_bank, f_row; /* f_bank.bits = 0 when "Ba" covers both */
+    bool bank_includes_group;                        /* "Ba" without "Bg": bank group in its low bits */
+    uint32_t bank_group_bits;
+    int64_t read_latency;
+    int64_t refresh_interval;
+    int64_t clk;
+    uint64_t in_flight;       /* accepted, not yet completed */
+    uint64_t last_completion; /* cycle of the latest completion */
+    cs__chan *chan;
+    cs_dram_complete_fn on_complete;
+    void *user;
+    cs_dram_command_fn on_command;
+    void *command_user;
+    uint64_t *latency_hist;
+    size_t latency_hist_len;
+};
+
+/* Parses a mapping name ("RoBaRaCoCh", ...). On success fills the field
+ * order from the LSB into order[] (letters 'o','a','g','r','c','h' for Ro,
+ * Ba, Bg, Ra, Co, Ch) and returns the count; 0 if invalid. */
+size_t cs__dram_parse_mapping(const char *name, char order[6]);
+
+/* Per-channel controller (controller.c). */
+cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id);
+void cs__chan_free(cs__chan *c);
+bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint32_t bank, uint32_t row,
+                   uint32_t column);
+void cs__chan_tick(cs__chan *c, int64_t t);
+void cs__chan_idle_to(cs__chan *c, int64_t t);
+void cs__dram_record_latency(struct cs_dram *d, uint64_t latency);
+
+#endif
