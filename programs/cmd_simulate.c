@@ -39,6 +39,8 @@ static const char cs_simulate_help[] =
     "      --bandwidth GBPS    bytes/s / 1e9 for --memory bandwidth\n"
     "      --channels N        GDDR6 channels\n"
     "      --dataflow DF       os, ws or is (default: the machine's)\n"
+    "      --skip-policy P     compact or fold (default: the machine's)\n"
+    "      --ws-token-block N  WS token rows sharing one compaction (default: the machine's)\n"
     "  -j, --threads N         parallel runs (default: one per CPU)\n"
     "      --json FILE         {\"runs\": [...], \"totals\": [...]} with the machine at top level\n"
     "      --csv FILE          one row per (layer, layout, dense|skip)\n"
@@ -205,7 +207,8 @@ int cs_cmd_simulate(int argc, char **argv)
         {"channels", required_argument, NULL, 'c'},  {"dataflow", required_argument, NULL, 'D'},
         {"threads", required_argument, NULL, 'j'},   {"json", required_argument, NULL, 'J'},
         {"csv", required_argument, NULL, 'C'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},            {"skip-policy", required_argument, NULL, 'P'},
+        {"ws-token-block", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
     };
     char default_machine[4096];
     const char *cfgdir = getenv("COLSCOPE_CONFIG_DIR");
@@ -215,7 +218,8 @@ int cs_cmd_simulate(int argc, char **argv)
                *layout_name = "all", *weights = NULL, *memory = NULL, *dataflow = NULL;
     cs_topology_kind kind = CS_TOPOLOGY_CONV;
     double threshold = 0.01, bandwidth = 0;
-    uint64_t channels = 0, threads = 0;
+    uint64_t channels = 0, threads = 0, token_block = 0;
+    const char *policy = NULL;
     bool quiet = false;
     cs_sim_bind *bind = NULL;
     size_t nbind = 0;
@@ -297,6 +301,19 @@ int cs_cmd_simulate(int argc, char **argv)
             break;
         case 'D':
             dataflow = optarg;
+            break;
+        case 'P':
+            policy = optarg;
+            if (strcmp(policy, "compact") && strcmp(policy, "fold")) {
+                status = cs_cli_usage("simulate", "--skip-policy: '%s' is not compact or fold", optarg);
+                goto out;
+            }
+            break;
+        case 'K':
+            if (!cs_parse_u64(optarg, &token_block) || token_block == 0) {
+                status = cs_cli_usage("simulate", "--ws-token-block: '%s' is not a positive integer", optarg);
+                goto out;
+            }
             break;
         case 'j':
             if (!cs_parse_u64(optarg, &threads) || threads > 256) {
@@ -395,6 +412,10 @@ int cs_cmd_simulate(int argc, char **argv)
             goto fail;
         }
     }
+    if (policy)
+        m.skip.policy = strcmp(policy, "fold") == 0 ? CS_SKIP_FOLD : CS_SKIP_COMPACT;
+    if (token_block)
+        m.skip.ws_token_block = token_block;
     if (cs_topology_load(topo_path, kind, 2, &topo, &err) != CS_OK)
         goto fail;
     layers = calloc(topo.count, sizeof *layers);

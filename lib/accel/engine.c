@@ -65,6 +65,7 @@ typedef struct cs__engine {
     uint64_t fold_start, stall, array_end, wake;
     bool array_done;
     uint64_t writes_pending, last_write;
+    int64_t waiting_on;                  /* unit the array waits for, -1 none */
     uint64_t atoms_by_op[CS__NOPS];
     cs_error *err;
     bool failed;
@@ -251,7 +252,12 @@ static bool cs__start_units(cs__engine *e)
                 return false;
             }
             cs__urt *u = &e->rt[idx];
-            if (st->cls != CS__CLS_OFMAP && e->occ[st->cls] && e->occ[st->cls] + u->bytes > e->cap[st->cls])
+            /* Over-commit when the array already waits on this stream: data
+             * that does not fit then streams through instead of deadlocking
+             * (a tile kept on chip, or atoms a layout inflates past the SRAM). */
+            bool array_waits = e->waiting_on >= 0 && e->s->units[e->waiting_on].op == (uint8_t)s;
+            if (st->cls != CS__CLS_OFMAP && e->occ[st->cls] && e->occ[st->cls] + u->bytes > e->cap[st->cls] &&
+                !array_waits)
                 break;
             st->next++;
             cs__unit_start(e, st, idx);
@@ -317,6 +323,7 @@ static bool cs__array_progress(cs__engine *e)
     bool any = false;
     const cs__schedule *s = e->s;
     e->wake = UINT64_MAX;
+    e->waiting_on = -1;
     while (e->fold < s->nfolds) {
         const cs__fold *f = &s->folds[e->fold];
         if (e->ev == f->ev1) {
@@ -340,8 +347,10 @@ static bool cs__array_progress(cs__engine *e)
         } else if (!ev->produce) { /* need */
             if (su->reused) {
                 /* already on chip */
-            } else if (u->state != CS__U_DONE)
+            } else if (u->state != CS__U_DONE) {
+                e->waiting_on = (int64_t)ev->unit;
                 return any; /* wait for the data */
+            }
             else if (u->ready_ps > t)
                 e->stall += cs__up(u->ready_ps, e->core_ps) - t;
         } else { /* produce: needs room in the OFMAP buffer at time t */
@@ -442,6 +451,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         return cs_error_set(err, CS_ERUNTIME, "out of memory");
     }
     e.ev = s->nfolds ? s->folds[0].ev0 : 0;
+    e.waiting_on = -1;
 
     for (;;) {
         bool progress = true;

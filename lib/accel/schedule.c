@@ -129,7 +129,8 @@ typedef struct cs__sched_ctx {
  * its non-zero ones (compact). */
 static const uint32_t *cs__tile_klist(cs__schedule *s, const cs__sched_ctx *c, uint64_t t, uint64_t *n)
 {
-    if (!c->mask || c->policy == CS_SKIP_FOLD) {
+    /* a tile without zero columns computes all of K, exactly as dense */
+    if (!c->mask || c->policy == CS_SKIP_FOLD || c->mask->nonzero[t] == c->l->K) {
         *n = c->l->K;
         return c->identity;
     }
@@ -145,6 +146,29 @@ static bool cs__kfold_runs(const cs__sched_ctx *c, uint64_t t, uint64_t j0, uint
     return cs__kfold_busy(c->mask, t, j0, j1);
 }
 
+/* Reuse of a streamed tile across consecutive folds: the units a fold
+ * would fetch are those of the previous fold (same tile), and the tile fits
+ * in half its SRAM, so it stays on chip and its space frees only after the
+ * last fold that uses it. */
+typedef struct cs__reuse {
+    size_t u0, u1;  /* the previous tile's units */
+    bool valid;
+} cs__reuse;
+
+static void cs__reuse_extend(cs__schedule *s, const cs__reuse *r, uint64_t release)
+{
+    uint32_t f = (uint32_t)(s->nfolds - 1);
+    for (size_t i = r->u0; i < r->u1; i++) {
+        s->units[i].release_fold = f;
+        s->units[i].release = release;
+    }
+}
+
+/* WS, loop order token block > K-fold > column fold: the block's activation
+ * slice streams in every column fold, so keeping it on chip across them
+ * (when it fits in half the ifmap SRAM) saves its re-fetch; SCALE-Sim's
+ * order (column fold outside) would re-fetch it per column fold. The folds
+ * and their lengths are the compute model's, only their order differs. */
 static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
 {
     const cs_layer *l = c->l;
@@ -155,12 +179,14 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
         const uint32_t *kl = cs__tile_klist(s, c, b, &nk);
         if (!kl)
             return false;
-        for (uint64_t n0 = 0; n0 < N; n0 += C) {
-            uint64_t n1 = cs__min64(N, n0 + C), cu = n1 - n0;
-            for (uint64_t j0 = 0; j0 < nk; j0 += R) {
-                uint64_t j1 = cs__min64(nk, j0 + R), ru = j1 - j0;
-                if (!cs__kfold_runs(c, b, j0, j1))
-                    continue;
+        for (uint64_t j0 = 0; j0 < nk; j0 += R) {
+            uint64_t j1 = cs__min64(nk, j0 + R), ru = j1 - j0;
+            if (!cs__kfold_runs(c, b, j0, j1))
+                continue;
+            bool keep = T * ru * c->es <= c->m->ifmap_sram_bytes / 2;
+            cs__reuse a = {0, 0, false};
+            for (uint64_t n0 = 0; n0 < N; n0 += C) {
+                uint64_t n1 = cs__min64(N, n0 + C), cu = n1 - n0;
                 uint64_t P = 2 * R + C + T - 2;
                 if (!cs__add_fold(s, P))
                     return false;
@@ -168,11 +194,20 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
                 if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, 0, P, false))
                     return false;
                 /* activations stream one token per row from row R */
-                uint64_t tc = cs__max64(1, c->chunk[CS__OP_A] / (ru * c->es));
-                for (uint64_t t = m0; t < m1; t += tc) {
-                    uint64_t t2 = cs__min64(m1, t + tc);
-                    if (!cs__read(s, CS__OP_A, t, t2, kl, j0, j1, 0, 0, R + (t - m0), R + (t2 - m0), c->meta))
-                        return false;
+                if (a.valid) {
+                    cs__reuse_extend(s, &a, P);
+                } else {
+                    a.u0 = s->nunits;
+                    uint64_t tc = cs__max64(1, c->chunk[CS__OP_A] / (ru * c->es));
+                    for (uint64_t t = m0; t < m1; t += tc) {
+                        uint64_t t2 = cs__min64(m1, t + tc);
+                        /* a kept slice holds its space to the fold's end */
+                        if (!cs__read(s, CS__OP_A, t, t2, kl, j0, j1, 0, 0, R + (t - m0), keep ? P : R + (t2 - m0),
+                                      c->meta))
+                            return false;
+                    }
+                    a.u1 = s->nunits;
+                    a.valid = keep;
                 }
                 /* partial sums leave a token's row R - 1 + C - 1 rows later */
                 uint64_t wc = cs__max64(1, c->chunk[CS__OP_C] / (cu * c->es));
@@ -187,37 +222,73 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
     return true;
 }
 
+/* IS, loop order K-fold > token tile when all tiles share one K list (dense,
+ * fold policy): the weights' K slice streams in every fold of a K-fold, so
+ * it stays on chip across the token tiles when it fits in half the filter
+ * SRAM. With compaction every token tile has its own K list: token tile >
+ * K-fold, nothing shared. */
+static bool cs__is_fold(cs__schedule *s, const cs__sched_ctx *c, uint64_t m0, uint64_t m1, const uint32_t *kl,
+                        uint64_t j0, uint64_t j1, cs__reuse *b, bool keep)
+{
+    const uint64_t R = c->R, C = c->C, N = c->l->N, ru = j1 - j0;
+    uint64_t P = 2 * R + C + N - 2;
+    if (!cs__add_fold(s, P))
+        return false;
+    /* the token tile is stationary, the weights stream one column per row */
+    if (!cs__read(s, CS__OP_A, m0, m1, kl, j0, j1, 0, 0, 0, P, c->meta))
+        return false;
+    if (b->valid) {
+        cs__reuse_extend(s, b, P);
+    } else {
+        b->u0 = s->nunits;
+        uint64_t nc = cs__max64(1, c->chunk[CS__OP_B] / (ru * c->es));
+        for (uint64_t n0 = 0; n0 < N; n0 += nc) {
+            uint64_t n1 = cs__min64(N, n0 + nc);
+            if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, R + n0, keep ? P : R + n1, false))
+                return false;
+        }
+        b->u1 = s->nunits;
+        b->valid = keep;
+    }
+    uint64_t wc = cs__max64(1, c->chunk[CS__OP_C] / ((m1 - m0) * c->es));
+    for (uint64_t n0 = 0; n0 < N; n0 += wc) {
+        uint64_t n1 = cs__min64(N, n0 + wc);
+        if (!cs__write(s, m0, m1, n0, n1, cs__min64(P - 1, n1 + 2 * R + C - 3)))
+            return false;
+    }
+    return true;
+}
+
 static bool cs__build_is(cs__schedule *s, const cs__sched_ctx *c)
 {
     const cs_layer *l = c->l;
     const uint64_t R = c->R, C = c->C, M = l->M, N = l->N;
+    bool shared = !c->mask || c->policy == CS_SKIP_FOLD;
+    for (uint64_t t = 0; !shared && t < c->mask->tiles && c->mask->nonzero[t] == l->K; t++)
+        shared = t + 1 == c->mask->tiles;
+    if (shared) {
+        for (uint64_t j0 = 0; j0 < l->K; j0 += R) {
+            uint64_t j1 = cs__min64(l->K, j0 + R);
+            cs__reuse b = {0, 0, false};
+            bool keep = (j1 - j0) * N * c->es <= c->m->filter_sram_bytes / 2;
+            for (uint64_t t = 0; t * C < M; t++) {
+                if (!cs__kfold_runs(c, t, j0, j1))
+                    continue;
+                if (!cs__is_fold(s, c, t * C, cs__min64(M, t * C + C), c->identity, j0, j1, &b, keep))
+                    return false;
+            }
+        }
+        return true;
+    }
     for (uint64_t t = 0; t * C < M; t++) {
-        uint64_t m0 = t * C, m1 = cs__min64(M, m0 + C), nk;
+        uint64_t nk;
         const uint32_t *kl = cs__tile_klist(s, c, t, &nk);
         if (!kl)
             return false;
         for (uint64_t j0 = 0; j0 < nk; j0 += R) {
-            uint64_t j1 = cs__min64(nk, j0 + R), ru = j1 - j0;
-            if (!cs__kfold_runs(c, t, j0, j1))
-                continue;
-            uint64_t P = 2 * R + C + N - 2;
-            if (!cs__add_fold(s, P))
+            cs__reuse none = {0, 0, false};
+            if (!cs__is_fold(s, c, t * C, cs__min64(M, t * C + C), kl, j0, cs__min64(nk, j0 + R), &none, false))
                 return false;
-            /* the token tile is stationary, the weights stream one column per row */
-            if (!cs__read(s, CS__OP_A, m0, m1, kl, j0, j1, 0, 0, 0, P, c->meta))
-                return false;
-            uint64_t nc = cs__max64(1, c->chunk[CS__OP_B] / (ru * c->es));
-            for (uint64_t n0 = 0; n0 < N; n0 += nc) {
-                uint64_t n1 = cs__min64(N, n0 + nc);
-                if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, R + n0, R + n1, false))
-                    return false;
-            }
-            uint64_t wc = cs__max64(1, c->chunk[CS__OP_C] / ((m1 - m0) * c->es));
-            for (uint64_t n0 = 0; n0 < N; n0 += wc) {
-                uint64_t n1 = cs__min64(N, n0 + wc);
-                if (!cs__write(s, m0, m1, n0, n1, cs__min64(P - 1, n1 + 2 * R + C - 3)))
-                    return false;
-            }
         }
     }
     return true;
