@@ -488,16 +488,15 @@ int cs_cmd_simulate(int argc, char **argv)
         L->skip_mask = cs_take_mask(&p, 0);
         L->layout_mask = cs_take_mask(&p, hs == hl ? 0 : 1);
         if (hs == hl && L->skip_mask && L->layout_mask) { /* one mask serves both: copy it */
+            const cs_colmask *src = L->skip_mask;
             cs_colmask *c = L->layout_mask;
-            c->bits = malloc(c->tiles * c->words_per_tile * 8);
-            c->nonzero = malloc(c->tiles * 8);
+            *c = *src;
+            c->bits = malloc(src->tiles * src->words_per_tile * 8);
+            c->nonzero = malloc(src->tiles * 8);
             if (c->bits && c->nonzero) {
-                memcpy(c->bits, L->skip_mask->bits, c->tiles * c->words_per_tile * 8);
-                memcpy(c->nonzero, L->skip_mask->nonzero, c->tiles * 8);
+                memcpy(c->bits, src->bits, src->tiles * src->words_per_tile * 8);
+                memcpy(c->nonzero, src->nonzero, src->tiles * 8);
             }
-            *c = (cs_colmask){L->skip_mask->rows, L->skip_mask->features, L->skip_mask->tiles,
-                              L->skip_mask->tile_rows, L->skip_mask->threshold, L->skip_mask->words_per_tile,
-                              c->bits, c->nonzero};
         }
         cs_profile_free(&p);
         if (!L->skip_mask || !L->layout_mask || !L->layout_mask->bits || !L->layout_mask->nonzero) {
