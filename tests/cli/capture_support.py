@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import unittest
 
 import numpy as np
 import torch
@@ -16,10 +17,17 @@ import torch.nn.functional as F
 
 SOURCE_DIR = os.environ.get("CS_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tools", "capture"))
-COLSCOPE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(SOURCE_DIR, "build", "colscope")
-del sys.argv[1:]  # leave unittest's argv alone
+COLSCOPE = os.environ.get("CS_COLSCOPE") or os.path.join(SOURCE_DIR, "build", "colscope")
 
 import colscope_capture  # noqa: E402
+
+
+def main():
+    """unittest.main() for a test script called as SCRIPT PATH/TO/colscope [unittest args]."""
+    global COLSCOPE
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        COLSCOPE = sys.argv.pop(1)
+    unittest.main()
 
 
 # --- diffusers-style GEGLU FeedForward (diffusers.models.attention) ----------
@@ -184,7 +192,7 @@ def make_sparse(model, dead=0.25, seed=0):
     for lay in colscope_capture.find_layers(model):
         up = {"mlp": "fc1", "transformer_encoder": "linear1", "geglu_ff": None}[lay.block_kind]
         n = lay.module.in_features
-        k = max(1, int(dead * n))
+        k = int(dead * n)
         with torch.no_grad():
             if up is None:  # GEGLU: the gate is the second half of proj's output
                 proj = model.get_submodule(lay.name.rsplit(".", 1)[0] + ".0.proj")

@@ -198,4 +198,4 @@ class RoundTrip(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    cs.main()
