@@ -185,6 +185,19 @@ class RoundTrip(unittest.TestCase):
                          [(0, 30.0), (1, 20.0), (2, 10.0)])
         self.assertEqual({e["cfg_layout"][0] for e in cap.entries}, {"cond"})
 
+    def test_auto_cfg_looks_at_the_sample_not_the_timesteps(self):
+        """Two different samples at the same timestep are not CFG halves, even when the step module
+        (DiT's t_embedder) only sees the equal timesteps."""
+        model = cs.make_sparse(cs.TinyDiT())
+        d = tempfile.mkdtemp(prefix="cs_auto_")
+        with torch.no_grad(), colscope_capture.capture(model, d, step_module=model.t_embedder) as cap:
+            model(torch.randn(2, 7, 16), torch.tensor([5, 5]), torch.tensor([1, 2]))
+        self.assertEqual({e["cfg"] for e in cap.entries}, {"none"})
+        x = torch.randn(1, 7, 16)
+        with torch.no_grad(), colscope_capture.capture(model, d, overwrite=True) as cap:
+            model(torch.cat([x, x]), torch.tensor([5, 5]), torch.tensor([4, 2]))
+        self.assertEqual({e["cfg"] for e in cap.entries}, {"both"})
+
     def test_many_shards(self):
         model, loop = build("dit")
         d = tempfile.mkdtemp(prefix="cs_shards_")

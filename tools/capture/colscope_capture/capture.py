@@ -74,9 +74,11 @@ def _timestep(args, kwargs, which):
         return None
 
 
-def _first_tensor(args, kwargs):
+def _first_sample_tensor(args, kwargs):
+    """The denoiser's input sample: its first tensor argument of 2 or more dimensions (timesteps,
+    1-d, are skipped: they are equal across the halves whether or not CFG runs)."""
     for a in list(args) + [kwargs.get(k) for k in ("sample", "x", "latents", "hidden_states")]:
-        if torch.is_tensor(a):
+        if torch.is_tensor(a) and a.dim() >= 2:
             return a
     return None
 
@@ -188,9 +190,9 @@ class Capture:
         self._calls = {}
         cfg = self.cfg
         if cfg == "auto":
-            x = _first_tensor(args, kwargs)
+            x = _first_sample_tensor(args, kwargs)
             cfg = "none"
-            if x is not None and x.dim() >= 1 and x.shape[0] >= 2 and x.shape[0] % 2 == 0:
+            if x is not None and x.shape[0] >= 2 and x.shape[0] % 2 == 0:
                 n = x.shape[0] // 2
                 if torch.equal(x[:n], x[n:]):  # diffusers' torch.cat([latents] * 2)
                     cfg = "halves"
