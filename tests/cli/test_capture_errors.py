@@ -92,6 +92,21 @@ class Errors(unittest.TestCase):
         self.assertEqual([(lay.name, lay.block_kind) for lay in colscope_capture.find_layers(model, "*.attn.qkv")],
                          [("blocks.0.attn.qkv", "linear"), ("blocks.1.attn.qkv", "linear")])
 
+    def test_look_alike_and_decoder_layers(self):
+        """MLD's own TransformerEncoderLayer (linear1/linear2, sequence-first attention) and torch's
+        decoder layer are found, with the batch axis of their input."""
+
+        class TransformerEncoderLayer(torch.nn.Module):  # as in MLD's mld/models/operator
+            def __init__(self):
+                super().__init__()
+                self.self_attn = torch.nn.MultiheadAttention(8, 2)
+                self.linear1, self.linear2 = torch.nn.Linear(8, 32), torch.nn.Linear(32, 8)
+
+        model = torch.nn.ModuleDict({"enc": TransformerEncoderLayer(),
+                                     "dec": torch.nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)})
+        self.assertEqual([(lay.name, lay.block_kind, lay.batch_axis) for lay in colscope_capture.find_layers(model)],
+                         [("enc.linear2", "transformer_encoder", 1), ("dec.linear2", "transformer_decoder", 0)])
+
     def test_directory_not_writable(self):
         model, loop = model_and_loop()
         f = tempfile.NamedTemporaryFile()
