@@ -123,8 +123,11 @@ class RoundTrip(unittest.TestCase):
             x = halves(ref[(e["layer"], e["step"])], 0, ("uncond", "cond"))[e["cfg"]][1:2]
             self.assertEqual(e["batch"], 1)
             self.assertTrue(torch.equal(t, x.to(torch.bfloat16)))
-        self.assertEqual(cap.overhead["steps_recorded"], 3)
-        self.assertEqual(cap.overhead["denoiser_calls"], 5)
+        ov = cap.overhead
+        self.assertEqual((ov["steps_recorded"], ov["denoiser_calls"]), (3, 5))
+        self.assertTrue(0 < ov["hook_seconds"] < ov["model_seconds"] <= ov["block_seconds"], ov)
+        self.assertEqual(ov["bytes"], 3 * 2 * 7 * 64 * 2)  # steps x halves x tokens x width x bf16
+        self.assertEqual(ov["bytes_per_step"], 2 * 7 * 64 * 2)
 
     def test_steps_list_and_no_cfg(self):
         model, loop = build("encoder-seq-first")
@@ -184,6 +187,9 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual(sorted({(e["step"], e["timestep"]) for e in cap.entries}),
                          [(0, 30.0), (1, 20.0), (2, 10.0)])
         self.assertEqual({e["cfg_layout"][0] for e in cap.entries}, {"cond"})
+        ov = cap.overhead  # the model's own calls are not timed here: the share is of the with block
+        self.assertIsNone(ov["model_seconds"])
+        self.assertTrue(0 < ov["hook_seconds"] <= ov["block_seconds"] and 0 < ov["hook_share"] <= 1, ov)
 
     def test_auto_cfg_looks_at_the_sample_not_the_timesteps(self):
         """Two different samples at the same timestep are not CFG halves, even when the step module

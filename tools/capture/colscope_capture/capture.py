@@ -151,6 +151,7 @@ class Capture:
         self._step_cfg = "none"
         self._steps_seen = set()
         self.hook_seconds = 0.0
+        self._t_enter = time.perf_counter()
         self._hooks = Hooks(self.model)
         try:
             self.counter = StepCounter(self._hooks, self.step_module, self.timestep_arg, self._on_step)
@@ -162,6 +163,7 @@ class Capture:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        self._wall = time.perf_counter() - self._t_enter
         self._hooks.close()
         error = None
         try:
@@ -261,12 +263,16 @@ class Capture:
     def _measure(self):
         steps = len(self._steps_seen)
         data = self.writer.bytes_written
+        base = self.counter.seconds if self.step_module is self.model else self._wall
         self.overhead = {
             "denoiser_calls": self.counter.calls,
             "steps_recorded": steps,
-            "model_seconds": round(self.counter.seconds, 6),
+            # time inside the denoiser calls; with a step_module other than the model only the
+            # time inside the with block (before the final flush) is known
+            "model_seconds": round(self.counter.seconds, 6) if self.step_module is self.model else None,
+            "block_seconds": round(self._wall, 6),
             "hook_seconds": round(self.hook_seconds, 6),
-            "hook_share": round(self.hook_seconds / self.counter.seconds, 4) if self.counter.seconds else None,
+            "hook_share": round(self.hook_seconds / base, 4) if base else None,
             "bytes": data,
             "bytes_per_step": math.ceil(data / steps) if steps else 0,
             "shards": len(self.writer.files),
