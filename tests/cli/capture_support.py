@@ -27,7 +27,11 @@ def main():
     global COLSCOPE
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         COLSCOPE = sys.argv.pop(1)
-    unittest.main()
+    with tempfile.TemporaryDirectory(prefix="cs_capture_test_") as d:
+        tempfile.tempdir = d  # every mkdtemp of the tests lands here and is removed at the end
+        ok = unittest.main(exit=False).result.wasSuccessful()
+        tempfile.tempdir = None
+    sys.exit(0 if ok else 1)
 
 
 # --- diffusers-style GEGLU FeedForward (diffusers.models.attention) ----------
