@@ -6,7 +6,7 @@
 set -euo pipefail
 
 run_pkgs=(gcc cmake ninja-build pkg-config libcjson-dev libinih-dev)
-test_pkgs=("${run_pkgs[@]}" libcriterion-dev python3 python3-numpy python3-torch valgrind)
+test_pkgs=("${run_pkgs[@]}" libcriterion-dev python3 python3-numpy python3-torch python3-pip python3-setuptools python3-wheel valgrind)
 
 case "${1:-}" in
   run) pkgs=("${run_pkgs[@]}") ;;
