@@ -68,3 +68,32 @@ bool cs_cli_write_json(FILE *fp, const cJSON *item)
     free(s);
     return ok;
 }
+
+cs_status cs_cli_check_operand(const cs_layer *l, const char *spec, const cs_profile *p, cs_error *err)
+{
+    if (p->rows != l->M || p->features != l->K)
+        return cs_error_set(err, CS_EINPUT,
+                            "--activation %s=%s: tensor is %llu x %llu (rows x last axis) but layer '%s' has M=%llu, K=%llu",
+                            l->name, spec, (unsigned long long)p->rows, (unsigned long long)p->features, l->name,
+                            (unsigned long long)l->M, (unsigned long long)l->K);
+    return CS_OK;
+}
+
+cs_status cs_cli_profile_operand(const cs_layer *l, const char *spec, double threshold, const uint32_t *heights,
+                                 size_t nheights, cs_profile *out, cs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cs_tensor_list list = {0};
+    cs_status rc = cs_tensor_list_add_input(&list, spec, NULL, err);
+    if (rc == CS_OK && list.count != 1)
+        rc = cs_error_set(err, CS_EINPUT, "--activation %s: names %zu tensors, bind exactly one (use FILE:TENSOR)",
+                          spec, list.count);
+    if (rc == CS_OK) {
+        cs_profile_config pc = {&threshold, 1, heights, nheights, -1, 0, true};
+        rc = cs_profile_tensor(&list.items[0], &pc, out, err);
+    }
+    cs_tensor_list_free(&list);
+    if (rc == CS_OK && (rc = cs_cli_check_operand(l, spec, out, err)) != CS_OK)
+        cs_profile_free(out);
+    return rc;
+}

@@ -4,6 +4,7 @@
 #define COLSCOPE_CLI_H
 
 #include "colscope/common.h"
+#include "colscope/systolic.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -33,6 +34,14 @@ void cs_progress_done(cs_progress *p);
 
 /* Writes cJSON item unformatted + newline to fp; false on failure. */
 bool cs_cli_write_json(FILE *fp, const cJSON *item);
+
+/* An activation bound to a layer (--activation LAYER=FILE[:TENSOR]):
+ * profiles the one tensor spec names at threshold and the given tile
+ * heights, keeping the masks. Its rows and last axis must be the layer's M
+ * and K; cs_cli_check_operand checks that for a profile already made. */
+cs_status cs_cli_profile_operand(const cs_layer *l, const char *spec, double threshold, const uint32_t *heights,
+                                 size_t nheights, cs_profile *out, cs_error *err);
+cs_status cs_cli_check_operand(const cs_layer *l, const char *spec, const cs_profile *p, cs_error *err);
 
 /* Subcommands. */
 int cs_cmd_profile(int argc, char **argv);

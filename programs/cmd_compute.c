@@ -95,46 +95,29 @@ static cs_status cs_mkdirs(const char *path, cs_error *err)
     return CS_OK;
 }
 
+/* Profiles of bound activations, one per (tensor, tile height), shared by
+ * every layer bound to the same tensor. */
 static cs_status cs_profile_activation(cs_act_cache **cache, size_t *ncache, const char *spec, uint32_t h,
                                        double threshold, const cs_layer *l, cs_profile **out, cs_error *err)
 {
     for (size_t i = 0; i < *ncache; i++)
         if (strcmp((*cache)[i].spec, spec) == 0 && (*cache)[i].tile_rows == h) {
             *out = &(*cache)[i].profile;
-            goto check;
+            return cs_cli_check_operand(l, spec, *out, err);
         }
-    cs_tensor_list list = {0};
-    cs_status rc = cs_tensor_list_add_input(&list, spec, NULL, err);
-    if (rc == CS_OK && list.count != 1)
-        rc = cs_error_set(err, CS_EINPUT, "--activation %s: names %zu tensors, bind exactly one (use FILE:TENSOR)",
-                          spec, list.count);
-    if (rc != CS_OK) {
-        cs_tensor_list_free(&list);
-        return rc;
-    }
     cs_act_cache *n = realloc(*cache, (*ncache + 1) * sizeof *n);
-    if (!n) {
-        cs_tensor_list_free(&list);
+    if (!n)
         return cs_error_set(err, CS_ERUNTIME, "out of memory");
-    }
     *cache = n;
     cs_act_cache *c = &n[*ncache];
     memset(c, 0, sizeof *c);
-    cs_profile_config pc = {&threshold, 1, &h, 1, -1, 0, true};
-    rc = cs_profile_tensor(&list.items[0], &pc, &c->profile, err);
-    cs_tensor_list_free(&list);
+    cs_status rc = cs_cli_profile_operand(l, spec, threshold, &h, 1, &c->profile, err);
     if (rc != CS_OK)
         return rc;
     c->spec = strdup(spec);
     c->tile_rows = h;
     (*ncache)++;
     *out = &c->profile;
-check:
-    if ((*out)->rows != l->M || (*out)->features != l->K)
-        return cs_error_set(err, CS_EINPUT,
-                            "--activation %s=%s: tensor is %llu x %llu (rows x last axis) but layer '%s' has M=%llu, K=%llu",
-                            l->name, spec, (unsigned long long)(*out)->rows, (unsigned long long)(*out)->features,
-                            l->name, (unsigned long long)l->M, (unsigned long long)l->K);
     return CS_OK;
 }
 
@@ -315,13 +298,7 @@ int cs_cmd_compute(int argc, char **argv)
             goto out;
         }
         cs_dataflow df;
-        if (!strcmp(df_name, "os"))
-            df = CS_DATAFLOW_OS;
-        else if (!strcmp(df_name, "ws"))
-            df = CS_DATAFLOW_WS;
-        else if (!strcmp(df_name, "is"))
-            df = CS_DATAFLOW_IS;
-        else {
+        if (!cs_dataflow_from_name(df_name, &df)) {
             status = cs_cli_usage("compute", "--dataflow: '%s' is not os, ws or is", df_name);
             goto out;
         }

@@ -400,17 +400,9 @@ int cs_cmd_simulate(int argc, char **argv)
             goto fail;
         }
     }
-    if (dataflow) {
-        if (!strcmp(dataflow, "os"))
-            m.array.dataflow = CS_DATAFLOW_OS;
-        else if (!strcmp(dataflow, "ws"))
-            m.array.dataflow = CS_DATAFLOW_WS;
-        else if (!strcmp(dataflow, "is"))
-            m.array.dataflow = CS_DATAFLOW_IS;
-        else {
-            cs_error_set(&err, CS_EINPUT, "--dataflow: '%s' is not os, ws or is", dataflow);
-            goto fail;
-        }
+    if (dataflow && !cs_dataflow_from_name(dataflow, &m.array.dataflow)) {
+        cs_error_set(&err, CS_EINPUT, "--dataflow: '%s' is not os, ws or is", dataflow);
+        goto fail;
     }
     if (policy)
         m.skip.policy = strcmp(policy, "fold") == 0 ? CS_SKIP_FOLD : CS_SKIP_COMPACT;
@@ -457,32 +449,10 @@ int cs_cmd_simulate(int argc, char **argv)
             L->column_sparsity = b->col_sparsity;
             continue;
         }
-        cs_tensor_list tl = {0};
-        if (cs_tensor_list_add_input(&tl, b->spec, NULL, &err) != CS_OK) {
-            cs_tensor_list_free(&tl);
-            goto fail;
-        }
-        if (tl.count != 1) {
-            cs_error_set(&err, CS_EINPUT, "--activation %s: names %zu tensors, bind exactly one (use FILE:TENSOR)",
-                         b->spec, tl.count);
-            cs_tensor_list_free(&tl);
-            goto fail;
-        }
         uint32_t hts[2] = {(uint32_t)hs, (uint32_t)hl};
-        cs_profile_config pc = {&threshold, 1, hts, hs == hl ? 1 : 2, -1, 0, true};
         cs_profile p;
-        cs_status rc = cs_profile_tensor(&tl.items[0], &pc, &p, &err);
-        cs_tensor_list_free(&tl);
-        if (rc != CS_OK)
+        if (cs_cli_profile_operand(l, b->spec, threshold, hts, hs == hl ? 1 : 2, &p, &err) != CS_OK)
             goto fail;
-        if (p.rows != l->M || p.features != l->K) {
-            cs_error_set(&err, CS_EINPUT,
-                         "--activation %s=%s: tensor is %llu x %llu (rows x last axis) but layer '%s' has M=%llu, K=%llu",
-                         l->name, b->spec, (unsigned long long)p.rows, (unsigned long long)p.features, l->name,
-                         (unsigned long long)l->M, (unsigned long long)l->K);
-            cs_profile_free(&p);
-            goto fail;
-        }
         L->element_sparsity = p.cells[0].element_sparsity;
         L->column_sparsity = p.cells[0].column_sparsity;
         L->skip_mask = cs_take_mask(&p, 0);

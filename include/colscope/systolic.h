@@ -18,6 +18,8 @@ extern "C" {
 
 typedef enum cs_dataflow { CS_DATAFLOW_OS = 0, CS_DATAFLOW_WS = 1, CS_DATAFLOW_IS = 2 } cs_dataflow;
 const char *cs_dataflow_name(cs_dataflow df);
+/* "os", "ws" or "is" (exactly, as SCALE-Sim spells them). */
+bool cs_dataflow_from_name(const char *s, cs_dataflow *out);
 
 /* A SCALE-Sim .cfg (v2, or v3 with its [layout]/[sparsity] sections). */
 typedef struct cs_array_config {

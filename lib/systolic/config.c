@@ -15,6 +15,16 @@ const char *cs_dataflow_name(cs_dataflow df)
     return df <= CS_DATAFLOW_IS ? names[df] : "?";
 }
 
+bool cs_dataflow_from_name(const char *s, cs_dataflow *out)
+{
+    for (int i = CS_DATAFLOW_OS; i <= CS_DATAFLOW_IS; i++)
+        if (strcmp(s, cs_dataflow_name((cs_dataflow)i)) == 0) {
+            *out = (cs_dataflow)i;
+            return true;
+        }
+    return false;
+}
+
 void cs_array_config_init(cs_array_config *cfg, uint64_t rows, uint64_t cols, cs_dataflow df)
 {
     memset(cfg, 0, sizeof *cfg);
