@@ -2,10 +2,15 @@
  * (threshold, tile height), element and column zero counts, the histogram of
  * non-zero rows per column and the per-channel rates the predictions need.
  *
- * Work split: threads own disjoint ranges of features (multiples of 64, so
- * the column-mask words they write never overlap) and walk all rows, chunk by
- * chunk, meeting at a barrier after each chunk so the chunk's pages can be
- * dropped: resident memory stays bounded whatever the file size.
+ * Work split: the rows are cut into chunks of about 32 MB whose size is a
+ * multiple of every tile height, so no tile straddles two chunks, and the
+ * threads take chunks in turn, each with its own counters for all features
+ * (summed at the end). A thread reads its chunk with pread() in pieces of
+ * whole base tiles of about 512 KB, so the data it counts is in cache and
+ * resident memory stays a few MB whatever the file size (a memory mapping
+ * grows the resident set to the file and, measured here, makes two threads
+ * contend on page-table updates). When the tile heights' least common
+ * multiple is too large for such chunks, one thread walks all rows.
  *
  * Per-element work is only the counting kernel (profile_kernel.c). Everything
  * else happens once per "base tile" of b = gcd(tile heights) rows: the base
@@ -17,19 +22,25 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
 
 #define CS__CHUNK_BYTES ((uint64_t)32 << 20)
+#define CS__READ_BYTES ((uint64_t)512 << 10)
 
 typedef struct cs__prof_job cs__prof_job;
 
 typedef struct cs__prof_worker {
     cs__prof_job *job;
     pthread_t thread;
-    uint64_t k0, k1, nk;
+    int index;
+    bool failed;                /* a read error */
+    uint64_t k0, k1, nk;        /* features: all of them */
+    unsigned char *gather_buf;  /* non-contiguous layouts: chunk_rows x features */
     uint32_t *tile_zero;        /* [T][nk]: zero rows in the current base tile */
     uint32_t *h_zero;           /* [H][T][nk]: zero rows in the current tile of each height */
     uint64_t *chan_zero;        /* [T][nk]: zero rows per channel, whole tensor */
@@ -51,11 +62,10 @@ struct cs__prof_job {
     int order[CS_PROFILE_MAX_TILE_HEIGHTS];  /* height indices, smallest height first */
     int parent[CS_PROFILE_MAX_TILE_HEIGHTS]; /* largest smaller height dividing it, -1 = base tile */
     int tallest;                             /* index of the largest height */
-    uint64_t chunk_rows;
-    unsigned char *gather_buf; /* non-contiguous layouts: chunk_rows x features */
-    cs_colmask *masks;         /* [T][H] or NULL */
+    uint64_t chunk_rows;       /* a multiple of every tile height when nworkers > 1 */
+    uint64_t read_rows;        /* rows read at a time: whole base tiles, about CS__READ_BYTES */
+    cs_colmask *masks;         /* [T][H] or NULL; workers write disjoint tiles */
     int nworkers;
-    pthread_barrier_t barrier;
     pthread_mutex_t gate_lock;
     pthread_cond_t gate_cond;
     int gate; /* 0 = wait, 1 = run, -1 = give up */
@@ -200,40 +210,43 @@ static void *cs__worker_main(void *arg)
     cs__prof_worker *w = arg;
     cs__prof_job *job = w->job;
     const cs_matrix_view *v = job->view;
-    size_t es = v->elem_size;
-    uint64_t rows = v->rows, F = v->features;
-    uint64_t r = 0;
-    for (uint64_t c0 = 0; c0 < rows; c0 += job->chunk_rows) {
+    const size_t es = v->elem_size;
+    const uint64_t rows = v->rows, F = v->features, step = job->chunk_rows * (uint64_t)job->nworkers;
+    for (uint64_t c0 = job->chunk_rows * (uint64_t)w->index; c0 < rows; c0 += step) {
         uint64_t c1 = c0 + job->chunk_rows < rows ? c0 + job->chunk_rows : rows;
-        const unsigned char *data;
-        if (job->gather_buf) {
-            if (w->nk)
-                cs_matrix_view_gather(v, c0, c1 - c0, w->k0, w->k1, job->gather_buf + w->k0 * es, F);
-            data = job->gather_buf;
-        } else {
-            data = v->data + c0 * F * es;
-            if (w->k0 == 0 && c1 < rows)
-                cs_mapped_file_willneed(&v->map, v->tensor->data_offset + c1 * F * es, job->chunk_rows * F * es);
+        /* read in pieces of whole base tiles that stay in cache */
+        uint64_t piece = job->read_rows;
+        for (uint64_t p0 = c0; p0 < c1; p0 += piece) {
+            uint64_t p1 = p0 + piece < c1 ? p0 + piece : c1;
+            const unsigned char *data;
+            if (!v->contiguous) {
+                cs_matrix_view_gather(v, p0, p1 - p0, 0, F, w->gather_buf, F);
+                data = w->gather_buf;
+            } else {
+                uint64_t off = v->tensor->data_offset + p0 * F * es, len = (p1 - p0) * F * es, got = 0;
+                while (got < len) {
+                    ssize_t n = pread(v->map.fd, w->gather_buf + got, len - got, (off_t)(off + got));
+                    if (n <= 0)
+                        break;
+                    got += (uint64_t)n;
+                }
+                if (got < len) {
+                    w->failed = true;
+                    return NULL;
+                }
+                data = w->gather_buf;
+            }
+            for (uint64_t r = p0; r < p1;) {
+                uint64_t next_base = (r / job->base + 1) * job->base;
+                uint64_t end = next_base < p1 ? next_base : p1;
+                if (end - r > CS__KERNEL_MAX_ROWS)
+                    end = r + CS__KERNEL_MAX_ROWS;
+                cs__count(job, data + (r - p0) * F * es, (size_t)(end - r), (size_t)F, w->tile_zero, (size_t)F);
+                r = end;
+                if (r % job->base == 0 || r == rows)
+                    cs__fold_base_tile(w, r);
+            }
         }
-        while (r < c1) {
-            uint64_t next_base = (r / job->base + 1) * job->base;
-            uint64_t end = next_base < c1 ? next_base : c1;
-            if (end - r > CS__KERNEL_MAX_ROWS)
-                end = r + CS__KERNEL_MAX_ROWS;
-            if (w->nk)
-                cs__count(job, data + ((r - c0) * F + w->k0) * es, (size_t)(end - r), (size_t)w->nk, w->tile_zero,
-                          (size_t)w->nk);
-            r = end;
-            if (r % job->base == 0 || r == rows)
-                cs__fold_base_tile(w, r);
-        }
-        if (job->nworkers > 1)
-            pthread_barrier_wait(&job->barrier);
-        /* One thread drops the finished chunk's pages once everyone is past it. */
-        if (w->k0 == 0 && !job->gather_buf)
-            cs_mapped_file_release(&v->map, v->tensor->data_offset + c0 * F * es, (c1 - c0) * F * es);
-        if (job->nworkers > 1)
-            pthread_barrier_wait(&job->barrier);
     }
     return NULL;
 }
@@ -258,6 +271,7 @@ static void cs__worker_free(cs__prof_worker *w)
     free(w->chan_zero_tiles);
     free(w->hist);
     free(w->zero_cols);
+    free(w->gather_buf);
 }
 
 const char *cs_taxonomy_name(cs_taxonomy t)
@@ -365,19 +379,31 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
                 job.parent[i] = j;
         }
     }
-    uint64_t row_bytes = F * view.elem_size;
+    const uint64_t row_bytes = F * view.elem_size;
     job.chunk_rows = CS__CHUNK_BYTES / row_bytes;
     if (job.chunk_rows < 1)
         job.chunk_rows = 1;
-
-    /* Threads own 64-feature-aligned ranges; small tensors run on one. */
     int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
-    uint64_t groups = (F + 63) / 64;
-    if ((uint64_t)nthreads > groups)
-        nthreads = (int)groups;
     if (rows * F < (1u << 20))
-        nthreads = 1;
+        nthreads = 1; /* small tensors: threads would cost more than they save */
+    if (nthreads > 1) {
+        /* chunks must hold whole tiles of every height */
+        uint64_t lcm = 1;
+        for (int i = 0; i < H && lcm <= rows; i++)
+            lcm = lcm / cs__gcd(lcm, job.heights[i]) * job.heights[i];
+        if (lcm > rows / 2 || lcm * row_bytes > 4 * CS__CHUNK_BYTES)
+            nthreads = 1;
+        else
+            job.chunk_rows = (job.chunk_rows + lcm - 1) / lcm * lcm;
+    }
+    if ((uint64_t)nthreads > (rows + job.chunk_rows - 1) / job.chunk_rows)
+        nthreads = (int)((rows + job.chunk_rows - 1) / job.chunk_rows);
     job.nworkers = nthreads;
+    job.read_rows = CS__READ_BYTES / row_bytes / job.base * job.base;
+    if (job.read_rows < job.base)
+        job.read_rows = job.base;
+    if (job.read_rows > job.chunk_rows)
+        job.read_rows = job.chunk_rows;
 
     cs__prof_worker *workers = calloc((size_t)nthreads, sizeof *workers);
     uint64_t *chan_zero = calloc((size_t)T * F, sizeof *chan_zero);
@@ -413,19 +439,15 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
             ok = m->bits && m->nonzero;
         }
     }
-    if (ok && !view.contiguous) {
-        job.gather_buf = malloc(job.chunk_rows * row_bytes);
-        ok = job.gather_buf != NULL;
-    }
     for (int i = 0; ok && i < nthreads; i++) {
         cs__prof_worker *w = &workers[i];
         w->job = &job;
-        w->k0 = groups * (uint64_t)i / (uint64_t)nthreads * 64;
-        w->k1 = groups * (uint64_t)(i + 1) / (uint64_t)nthreads * 64;
-        if (w->k1 > F)
-            w->k1 = F;
-        w->nk = w->k1 - w->k0;
-        size_t nk = w->nk ? (size_t)w->nk : 1;
+        w->index = i;
+        w->k0 = 0;
+        w->k1 = w->nk = F;
+        size_t nk = (size_t)F;
+        if (!(w->gather_buf = malloc(job.read_rows * row_bytes)))
+            ok = false;
         w->tile_zero = calloc((size_t)T * nk, sizeof *w->tile_zero);
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
@@ -440,17 +462,14 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         goto done;
     }
 
-    /* Threads wait at a gate until all of them exist, so a failed
-     * pthread_create never leaves the others blocked on a barrier sized for
-     * threads that do not exist. */
+    /* Threads wait at a gate until all of them exist: if one cannot be
+     * created the others give up before doing any work. */
     int started = 1;
     for (int i = 1; i < nthreads; i++) {
         if (pthread_create(&workers[i].thread, NULL, cs__worker_gate, &workers[i]) != 0)
             break;
         started++;
     }
-    if (nthreads > 1 && started == nthreads)
-        pthread_barrier_init(&job.barrier, NULL, (unsigned)nthreads);
     pthread_mutex_lock(&job.gate_lock);
     job.gate = started == nthreads ? 1 : -1;
     pthread_cond_broadcast(&job.gate_cond);
@@ -463,17 +482,22 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         rc = cs_error_set(err, CS_ERUNTIME, "cannot start %d profiling threads (try --threads 1)", nthreads);
         goto done;
     }
-    if (nthreads > 1)
-        pthread_barrier_destroy(&job.barrier);
+    for (int i = 0; i < nthreads; i++)
+        if (workers[i].failed) {
+            rc = cs_error_set(err, CS_ERUNTIME, "%s: read error (did the file shrink while being profiled?)",
+                              t->file);
+            goto done;
+        }
 
-    /* Merge the workers' feature ranges. */
+    /* Sum the workers' counters. */
     for (int i = 0; i < nthreads; i++) {
         const cs__prof_worker *w = &workers[i];
         for (int tt = 0; tt < T; tt++) {
-            memcpy(chan_zero + (size_t)tt * F + w->k0, w->chan_zero + (size_t)tt * w->nk, w->nk * sizeof(uint64_t));
+            for (uint64_t k = 0; k < F; k++)
+                chan_zero[(size_t)tt * F + k] += w->chan_zero[(size_t)tt * F + k];
             for (int hi = 0; hi < H; hi++) {
-                memcpy(chan_zero_tiles + ((size_t)tt * H + hi) * F + w->k0,
-                       w->chan_zero_tiles + ((size_t)tt * H + hi) * w->nk, w->nk * sizeof(uint64_t));
+                for (uint64_t k = 0; k < F; k++)
+                    chan_zero_tiles[((size_t)tt * H + hi) * F + k] += w->chan_zero_tiles[((size_t)tt * H + hi) * F + k];
                 cs_profile_cell *c = cs_profile_at(out, (size_t)tt, (size_t)hi);
                 c->zero_columns += w->zero_cols[tt * H + hi];
                 const uint64_t *hist = w->hist + ((size_t)tt * job.hist_total + job.hist_off[hi]) * CS__HIST_COPIES;
@@ -510,7 +534,6 @@ done:
         for (int i = 0; i < nthreads; i++)
             cs__worker_free(&workers[i]);
     free(workers);
-    free(job.gather_buf);
     free(chan_zero);
     free(chan_zero_tiles);
     pthread_mutex_destroy(&job.gate_lock);
