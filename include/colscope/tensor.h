@@ -101,10 +101,6 @@ typedef struct cs_mapped_file {
 
 cs_status cs_mapped_file_open(cs_mapped_file *mf, const char *path, cs_error *err);
 void cs_mapped_file_close(cs_mapped_file *mf);
-/* Hints: start reading a range ahead of use, and drop the pages of a range
- * already processed so resident memory stays bounded on huge files. */
-void cs_mapped_file_willneed(const cs_mapped_file *mf, uint64_t off, uint64_t len);
-void cs_mapped_file_release(const cs_mapped_file *mf, uint64_t off, uint64_t len);
 
 /* The tensor as a rows x features matrix. rows are all axes except the
  * feature axis, flattened in C order (for [B, T, F] with the last axis as

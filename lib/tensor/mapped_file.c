@@ -49,35 +49,3 @@ void cs_mapped_file_close(cs_mapped_file *mf)
     memset(mf, 0, sizeof *mf);
     mf->fd = -1;
 }
-
-/* madvise needs page-aligned starts; widen the range to whole pages. */
-static void cs__advise(const cs_mapped_file *mf, uint64_t off, uint64_t len, int advice)
-{
-    if (!mf->base || off >= mf->size || len == 0)
-        return;
-    if (off + len > mf->size)
-        len = mf->size - off;
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t start = off & ~(page - 1);
-    madvise((void *)(mf->base + start), len + (off - start), advice);
-}
-
-void cs_mapped_file_willneed(const cs_mapped_file *mf, uint64_t off, uint64_t len)
-{
-    cs__advise(mf, off, len, MADV_WILLNEED);
-}
-
-void cs_mapped_file_release(const cs_mapped_file *mf, uint64_t off, uint64_t len)
-{
-    /* Only whole pages inside the range may be dropped: a partial page at
-     * either end may still be needed by the neighbouring range. Dropping a
-     * page of a shared read-only file mapping only unmaps it from us; the next
-     * touch reads it again from the page cache. */
-    if (!mf->base || off >= mf->size || len == 0)
-        return;
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t start = (off + page - 1) & ~(page - 1);
-    uint64_t end = (off + len) & ~(page - 1);
-    if (end > start)
-        madvise((void *)(mf->base + start), end - start, MADV_DONTNEED);
-}
