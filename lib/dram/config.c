@@ -454,29 +454,28 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
     cs__rule rules[CS__MAX_RULES];
     size_t n = cs__dram_rules(cfg, rules);
     memset(tm, 0, sizeof *tm);
-    size_t used = 0;
     for (int lvl = 0; lvl < CS__NLEVELS; lvl++)
-        for (int cmd = 0; cmd < CS_DRAM_NCMDS; cmd++) {
-            cs__follow *list = tm->storage + used;
-            uint32_t k = 0;
-            uint8_t maxw = 0;
-            for (size_t i = 0; i < n; i++) {
-                const cs__rule *r = &rules[i];
-                if (r->level != lvl || r->preceding != cmd)
-                    continue;
-                if (r->window > maxw)
-                    maxw = r->window;
-                uint32_t j = 0;
-                while (j < k && !(list[j].following == r->following && list[j].window == r->window))
-                    j++;
-                if (j == k)
-                    list[k++] = (cs__follow){r->following, r->window, r->latency};
-                else if (r->latency > list[j].latency)
-                    list[j].latency = r->latency;
-            }
-            tm->follow[lvl][cmd] = list;
-            tm->nfollow[lvl][cmd] = k;
-            tm->history[lvl][cmd] = maxw > 1 ? maxw : 0;
-            used += k;
+        for (int p = 0; p < CS_DRAM_NCMDS; p++)
+            for (int f = 0; f < CS_DRAM_NCMDS; f++)
+                tm->after[lvl][p][f] = CS__NO_RULE;
+    for (size_t i = 0; i < n; i++) {
+        const cs__rule *r = &rules[i];
+        if (r->window == 1) { /* duplicates (nBL and nCCDS) merge: the longer wins */
+            int64_t *a = &tm->after[r->level][r->preceding][r->following];
+            if ((int64_t)r->latency > *a)
+                *a = r->latency;
+            continue;
         }
+        uint8_t *k = &tm->nwindowed[r->level][r->preceding];
+        cs__window_rule *w = tm->windowed[r->level][r->preceding];
+        uint8_t j = 0;
+        while (j < *k && !(w[j].following == r->following && w[j].window == r->window))
+            j++;
+        if (j == *k && *k < 4)
+            w[(*k)++] = (cs__window_rule){r->following, r->window, r->latency};
+        else if (j < *k && r->latency > w[j].latency)
+            w[j].latency = r->latency;
+        if (r->window > tm->history[r->level][r->preceding])
+            tm->history[r->level][r->preceding] = r->window;
+    }
 }

@@ -78,6 +78,7 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
                                                                      : CS__INF;
     d->on_complete = on_complete;
     d->user = user;
+    d->rejected_write = -1;
     d->chan = calloc(d->nchan, sizeof *d->chan);
     bool ok = d->chan != NULL;
     for (uint32_t i = 0; ok && i < d->nchan; i++)
@@ -123,6 +124,11 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         ch = (uint32_t)(addr >> 5) & (d->nchan - 1);
         local = (addr & 31) | ((addr >> (5 + d->chan_bits)) << 5);
     }
+    cs__chan *c = &d->chan[ch];
+    /* A rejected request stays rejected until its channel frees a buffer
+     * entry or accepts something: answer retries in between at once. */
+    if (addr == d->rejected_addr && (int)is_write == d->rejected_write && c->accept_epoch == d->rejected_epoch)
+        return false;
     uint64_t x = local >> 5;
     uint32_t bank;
     if (d->bank_includes_group) {
@@ -132,8 +138,12 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     } else {
         bank = cs__field_get(x, d->f_bankgroup) * d->cfg.banks_per_group + cs__field_get(x, d->f_bank);
     }
-    return cs__chan_send(&d->chan[ch], addr, is_write, tag, bank, cs__field_get(x, d->f_row),
-                         cs__field_get(x, d->f_column));
+    if (cs__chan_send(c, addr, is_write, tag, bank, cs__field_get(x, d->f_row), cs__field_get(x, d->f_column)))
+        return true;
+    d->rejected_addr = addr;
+    d->rejected_write = is_write;
+    d->rejected_epoch = c->accept_epoch;
+    return false;
 }
 
 void cs_dram_advance_to(cs_dram *d, uint64_t cycle)

@@ -29,18 +29,23 @@ typedef struct cs__rule {
 #define CS__MAX_RULES 160
 size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
 
-/* The rules compiled for issue: for each level and preceding command, the
- * (following, latency, window) triples, duplicates merged (largest latency). */
-typedef struct cs__follow {
+/* The rules compiled for issue. Window-1 rules (all but the four-activate
+ * window) become a dense matrix: after `preceding` issues at cycle t at a
+ * node of `level`, every command f at that node must wait until
+ * t + after[level][preceding][f] (CS__NO_RULE: no rule), so issuing is nine
+ * branch-free max operations per node. Windowed rules keep a short list and
+ * the issue history they need. */
+#define CS__NO_RULE (-((int64_t)1 << 62))
+typedef struct cs__window_rule {
     uint8_t following, window;
     uint32_t latency;
-} cs__follow;
+} cs__window_rule;
 
 typedef struct cs__timing {
-    cs__follow *follow[CS__NLEVELS][CS_DRAM_NCMDS];
-    uint32_t nfollow[CS__NLEVELS][CS_DRAM_NCMDS];
-    uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: largest window > 1, else 0 */
-    cs__follow storage[CS__MAX_RULES];
+    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
+    cs__window_rule windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
+    uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
+    uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
 } cs__timing;
 
 void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
@@ -50,6 +55,7 @@ void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
 typedef struct cs__device {
     const cs__timing *timing;
     uint32_t bank_groups, banks_per_group, banks;
+    uint32_t bank_bits; /* log2(banks_per_group): bank group = flat bank >> bank_bits */
     uint32_t open_banks;
     uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
     int64_t ch_ready[CS_DRAM_NCMDS];
@@ -72,7 +78,7 @@ static inline int64_t cs__max64(int64_t a, int64_t b) { return a > b ? a : b; }
 /* Earliest issue cycle of cmd at bank (flat index). */
 static inline int64_t cs__device_ready(const cs__device *dev, cs_dram_cmd cmd, uint32_t bank)
 {
-    uint32_t bg = bank / dev->banks_per_group;
+    uint32_t bg = bank >> dev->bank_bits;
     return cs__max64(dev->ch_ready[cmd], cs__max64(dev->bg_ready[bg][cmd], dev->bank_ready[bank][cmd]));
 }
 
@@ -89,6 +95,7 @@ static inline cs_dram_cmd cs__device_next_cmd(const cs__device *dev, uint32_t ba
 /* A request while it waits in a controller buffer. */
 typedef struct cs__req {
     uint64_t addr, tag;
+    uint64_t seq; /* arrival order within the channel */
     int64_t arrive;
     uint32_t row;
     uint16_t column;
@@ -97,13 +104,47 @@ typedef struct cs__req {
     uint8_t classified; /* row hit/miss/conflict counted */
 } cs__req;
 
-/* A controller buffer in arrival order. key[i] = row << CS__BANK_BITS | bank
- * is what the scheduler scans; slot[i] indexes the channel's request pool. */
+/* The requests of one bank in a read or write buffer, in arrival order.
+ * Requests of a bank that agree on hitting its open row need the same
+ * command at the same cycle, so the scheduler only ever looks at the oldest
+ * hit and the oldest other request; both are kept up to date. */
+typedef struct cs__bank_queue {
+    /* Entries [0, n) of these arrays, which start `offset` entries into
+     * their storage: taking the oldest request (the common case) just
+     * advances them. */
+    uint16_t *slot; /* request pool indices */
+    uint32_t *row;
+    uint64_t *seq;
+    uint32_t n, offset;
+    int32_t first_hit, first_other; /* indices into slot[]; -1: none */
+} cs__bank_queue;
+
+/* A read or write buffer: capacity over all banks, lists per bank. */
 typedef struct cs__queue {
     uint32_t n, cap;
-    uint32_t *key;
-    uint16_t *slot;
+    uint32_t nonempty; /* bit b: bank b has requests */
+    cs__bank_queue bank[CS_DRAM_MAX_BANKS];
+    /* Per bank, the earliest cycle its oldest hit and its oldest other
+     * request could issue as far as the bank and its bank group are
+     * concerned, and their arrival numbers. The channel-level part is
+     * applied when scanning. Banks in `stale` are recomputed first: a
+     * command changes only its own bank group's timing. */
+    int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
+    uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
+    uint8_t other_cmd[CS_DRAM_MAX_BANKS];
+    uint32_t hit_banks, other_banks; /* banks with an eligible candidate of that kind */
+    uint32_t stale;
+    uint16_t *slot_store;
+    uint32_t *row_store;
+    uint64_t *seq_store;
 } cs__queue;
+
+/* The active buffer (requests whose ACT has issued), in ACT order; at most
+ * one request per bank. */
+typedef struct cs__active_queue {
+    uint32_t n;
+    uint16_t slot[CS_DRAM_MAX_BANKS];
+} cs__active_queue;
 
 /* Completions waiting for their cycle, in cycle order. */
 typedef struct cs__pending {
@@ -131,7 +172,8 @@ typedef struct cs__addr_set {
 typedef struct cs__plan {
     bool valid;
     int64_t t_active, t_priority, t_rw;
-    int32_t pos_active, pos_rw;
+    int32_t active_pos;         /* index in the active buffer */
+    int32_t rw_bank, rw_index;  /* bank and index in its list */
 } cs__plan;
 
 typedef struct cs__chan {
@@ -143,7 +185,9 @@ typedef struct cs__chan {
     cs__req *pool;
     uint16_t *free_slot;
     uint32_t nfree;
-    cs__queue readq, writeq, activeq;
+    cs__queue readq, writeq;
+    cs__active_queue activeq;
+    uint64_t next_seq;
     uint8_t active_in_bank[CS_DRAM_MAX_BANKS];
     /* Maintenance requests: -1 all-bank refresh, else the bank of a REFpb. */
     int8_t *priority;
@@ -156,6 +200,10 @@ typedef struct cs__chan {
     cs__ring reads_in_flight; /* RD issued, data not yet returned */
     cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
     cs__plan plan;
+    /* Counts changes that can turn a rejected request into an accepted one:
+     * a buffer entry freed, or a request accepted (it may add a write to
+     * forward from). See cs_dram_try_send. */
+    uint64_t accept_epoch;
     cs_dram_stats st;
     uint64_t activations[CS_DRAM_MAX_BANKS];
 } cs__chan;
@@ -177,6 +225,10 @@ struct cs_dram {
     int64_t refresh_interval;
     int64_t clk;
     uint64_t in_flight;       /* accepted, not yet completed */
+    /* The last rejected request and its channel's accept_epoch then: the
+     * same request retried before that epoch moves is rejected at once. */
+    uint64_t rejected_addr, rejected_epoch;
+    int rejected_write; /* -1: none */
     uint64_t last_completion; /* cycle of the latest completion */
     cs__chan *chan;
     cs_dram_complete_fn on_complete;
