@@ -174,7 +174,7 @@ static bool cs__pow2(uint64_t v) { return v && !(v & (v - 1)); }
  * the INI loader can name the line. NULL message: no problem. */
 typedef struct cs__problem {
     char msg[256];
-    const char *key;
+    const char *key, *other_key; /* the keys involved, most to blame first */
 } cs__problem;
 
 #if defined(__GNUC__)
@@ -187,6 +187,7 @@ static bool cs__problem_set(cs__problem *p, const char *key, const char *fmt, ..
     vsnprintf(p->msg, sizeof p->msg, fmt, ap);
     va_end(ap);
     p->key = key;
+    p->other_key = NULL;
     return true;
 }
 
@@ -220,16 +221,22 @@ static bool cs__find_problem(const cs_dram_config *c, cs__problem *p)
                                    cs__param_names[i], c->timing[i]);
     for (size_t i = 0; i < sizeof cs__orderings / sizeof cs__orderings[0]; i++) {
         cs_dram_param lo = cs__orderings[i].lo, hi = cs__orderings[i].hi;
-        if (c->timing[lo] > c->timing[hi])
-            return cs__problem_set(p, cs__param_names[lo], "impossible timing: %s = %u exceeds %s = %u (%s)",
-                                   cs__param_names[lo], c->timing[lo], cs__param_names[hi], c->timing[hi],
-                                   cs__orderings[i].why);
+        if (c->timing[lo] > c->timing[hi]) {
+            cs__problem_set(p, cs__param_names[lo], "impossible timing: %s = %u exceeds %s = %u (%s)",
+                            cs__param_names[lo], c->timing[lo], cs__param_names[hi], c->timing[hi],
+                            cs__orderings[i].why);
+            p->other_key = cs__param_names[hi];
+            return true;
+        }
     }
-    if (c->refresh == CS_DRAM_REFRESH_ALL_BANK && c->timing[CS_DRAM_nREFI] <= c->timing[CS_DRAM_nRFCab])
-        return cs__problem_set(p, "nREFI",
-                               "impossible timing: nREFI = %u is not longer than nRFCab = %u (the device would "
-                               "never leave refresh)",
-                               c->timing[CS_DRAM_nREFI], c->timing[CS_DRAM_nRFCab]);
+    if (c->refresh == CS_DRAM_REFRESH_ALL_BANK && c->timing[CS_DRAM_nREFI] <= c->timing[CS_DRAM_nRFCab]) {
+        cs__problem_set(p, "nREFI",
+                        "impossible timing: nREFI = %u is not longer than nRFCab = %u (the device would never "
+                        "leave refresh)",
+                        c->timing[CS_DRAM_nREFI], c->timing[CS_DRAM_nRFCab]);
+        p->other_key = "nRFCab";
+        return true;
+    }
     if (c->refresh == CS_DRAM_REFRESH_PER_BANK) {
         uint32_t banks = c->bank_groups * c->banks_per_group;
         if (banks && c->timing[CS_DRAM_nREFI] / banks <= c->timing[CS_DRAM_nRREFD])
@@ -336,11 +343,13 @@ cs_status cs_dram_config_load_ini(cs_dram_config *cfg, const char *path, cs_erro
         goto out;
     cs__problem p;
     if (cs__find_problem(&c, &p)) {
-        /* Name the line that set the offending key, if this file set it. */
+        /* Name the line that set an offending key, if this file set one. */
         static const char *const sections[] = {"timing", "organization", "controller"};
+        const char *keys[2] = {p.key, p.other_key};
         cs_ini_entry *e = NULL;
-        for (size_t i = 0; i < 3 && !e; i++)
-            e = cs_ini_find(&ini, sections[i], p.key);
+        for (size_t k = 0; k < 2 && !e && keys[k]; k++)
+            for (size_t i = 0; i < 3 && !e; i++)
+                e = cs_ini_find(&ini, sections[i], keys[k]);
         if (e)
             st = cs_error_set(err, CS_EINPUT, "%s:%d: %s", path, e->line, p.msg);
         else

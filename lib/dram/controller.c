@@ -214,6 +214,9 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t
     }
 }
 
+static void cs__make_plan(cs__chan *c, int64_t t);
+static int64_t cs__next_tick(const cs__chan *c);
+
 /* ---- set-up ---- */
 
 cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
@@ -242,8 +245,11 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
     c->next_refresh = sys->refresh_interval;
-    c->next_tick = 1;
-    return ok ? CS_OK : CS_ERUNTIME;
+    if (!ok)
+        return CS_ERUNTIME;
+    cs__make_plan(c, 1);
+    c->next_tick = cs__next_tick(c);
+    return CS_OK;
 }
 
 void cs__chan_free(cs__chan *c)
@@ -264,11 +270,12 @@ void cs__chan_free(cs__chan *c)
 
 /* ---- scheduling helpers ---- */
 
-/* Ramulator's write-drain rule (set_write_mode), evaluated on buffer sizes. */
-static bool cs__write_mode_for(const cs__chan *c, uint32_t nread, uint32_t nwrite)
+/* Ramulator's write-drain rule (set_write_mode): the mode after one
+ * evaluation that starts in write mode `from` with these buffer sizes. */
+static bool cs__write_mode_next(const cs__chan *c, bool from, uint32_t nread, uint32_t nwrite)
 {
     const cs_dram_config *cfg = &c->sys->cfg;
-    if (!c->write_mode)
+    if (!from)
         return nwrite > cfg->write_high_watermark * cfg->write_queue || nread == 0;
     return !(nwrite < cfg->write_low_watermark * cfg->write_queue && nread != 0);
 }
@@ -288,7 +295,7 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     if (c->refresh_blocked >> bank & 1)
         return CS__INF;
     cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, row, is_write);
-    if (cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+    if (cmd == CS_DRAM_PREPB && c->activeq.banks >> bank & 1)
         return CS__INF;
     return cs__device_ready(&c->dev, cmd, bank);
 }
@@ -310,7 +317,7 @@ static void cs__refresh_local(const cs__chan *c, cs__queue *q, uint32_t bank, cs
     }
     bool closed = dev->open_row[bank] == CS__ROW_CLOSED;
     /* A PREpb must not close a row an active request waits for. */
-    if (bq->first_other >= 0 && !blocked && (closed || !c->active_in_bank[bank])) {
+    if (bq->first_other >= 0 && !blocked && (closed || !(c->activeq.banks & bit))) {
         cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
         q->other_banks |= bit;
         q->other_cmd[bank] = (uint8_t)oc;
@@ -388,7 +395,7 @@ static bool cs__priority_cmd(const cs__chan *c, cs_dram_cmd *cmd, int64_t *when)
         *when = cs__device_ready_all(&c->dev, *cmd);
     } else {
         *cmd = c->dev.open_row[bank] != CS__ROW_CLOSED ? CS_DRAM_PREPB : CS_DRAM_REFPB;
-        if (*cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+        if (*cmd == CS_DRAM_PREPB && c->activeq.banks >> bank & 1)
             return false;
         *when = cs__device_ready(&c->dev, *cmd, (uint32_t)bank);
     }
@@ -422,10 +429,7 @@ static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t s
             if (bq->row[i] == r->row && bq->slot[i] != slot)
                 return true;
     }
-    for (uint32_t i = 0; i < c->activeq.n; i++)
-        if (c->activeq.slot[i] != slot && c->pool[c->activeq.slot[i]].bank == r->bank)
-            return true;
-    return false;
+    return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
 }
 
 static void cs__classify(cs__chan *c, cs__req *r)
@@ -464,6 +468,7 @@ static void cs__timing_changed(cs__chan *c, int bank)
                                            << (((uint32_t)bank >> c->dev.bank_bits) * c->dev.banks_per_group));
     c->readq.stale |= group;
     c->writeq.stale |= group;
+    c->activeq.stale |= group;
 }
 
 static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
@@ -473,11 +478,11 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
 }
 
 /* Issues, at cycle t, the next command of a request: entry idx of `bank` in
- * buffer q, or (q NULL) entry idx of the active buffer. */
+ * buffer q, or (q NULL) the active-buffer request of `bank`. */
 static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q ? q->bank[bank].slot[idx] : c->activeq.slot[idx];
+    uint16_t slot = q ? q->bank[bank].slot[idx] : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
     bank = r->bank;
     cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, r->row, r->is_write);
@@ -495,10 +500,8 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
     c->plan.valid = false;
     if (column_cmd) { /* the request's last command: retire it */
         if (!q) {
-            memmove(c->activeq.slot + idx, c->activeq.slot + idx + 1,
-                    (c->activeq.n - idx - 1) * sizeof *c->activeq.slot);
+            c->activeq.banks &= ~(1u << bank);
             c->activeq.n--;
-            c->active_in_bank[bank]--;
         } else {
             cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
             c->accept_epoch++;
@@ -517,15 +520,18 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
         }
         c->free_slot[c->nfree++] = slot;
-    } else if (cmd == CS_DRAM_ACT && q && c->activeq.n < c->dev.banks) {
+    } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
         cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
         c->accept_epoch++;
         if (q == &c->writeq)
             cs__addr_set_remove(&c->write_addrs, r->addr);
-        c->activeq.slot[c->activeq.n++] = slot;
-        c->active_in_bank[bank]++;
+        c->activeq.banks |= 1u << bank;
+        c->activeq.n++;
+        c->activeq.slot[bank] = slot;
+        c->activeq.order[bank] = c->next_promotion++;
+        c->activeq.stale |= 1u << bank;
     }
     if (cs__changes_bank_state(cmd))
         cs__bank_changed(c, (int)bank);
@@ -555,57 +561,48 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
     }
 }
 
-/* A full evaluation of tick t: issues a command if one is ready, else
- * records in c->plan when each source will have one. */
-static void cs__decide(cs__chan *c, int64_t t)
+/* Plans ticks t and later from the current state, changing nothing but
+ * c->plan (and scan caches). Each source's time is the earliest cycle >= t
+ * at which it has a ready command. */
+static void cs__make_plan(cs__chan *c, int64_t t)
 {
-    cs__plan p = {true, CS__INF, CS__INF, CS__INF, -1, -1, -1};
-    /* The active buffer is in ACT order, not arrival order: FRFCFS takes the
-     * ready request that arrived first (ties: the earlier entry). With every
-     * entry ready at or after t, the earliest cycle's candidates are those
-     * reaching it, and among them again the first arrival. */
-    int32_t now_pos = -1;
-    int64_t now_arrive = CS__INF, plan_arrive = CS__INF;
-    for (uint32_t i = 0; i < c->activeq.n; i++) {
-        const cs__req *r = &c->pool[c->activeq.slot[i]];
-        cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, r->bank, r->row, r->is_write);
-        int64_t when = cs__device_ready(&c->dev, cmd, r->bank);
-        if (when <= t) {
-            if (r->arrive < now_arrive) {
-                now_arrive = r->arrive;
-                now_pos = (int32_t)i;
-            }
-        } else if (when < p.t_active || (when == p.t_active && r->arrive < plan_arrive)) {
-            p.t_active = when;
-            p.active_pos = (int32_t)i;
-            plan_arrive = r->arrive;
-        }
+    cs__plan p = {true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
+    /* Active requests are row hits waiting for their column command. FRFCFS
+     * takes the ready one that arrived first; equal arrivals go in promotion
+     * order, Ramulator's list order. */
+    cs__active_queue *a = &c->activeq;
+    for (uint32_t m = a->stale & a->banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs_dram_cmd col = c->pool[a->slot[bank]].is_write ? CS_DRAM_WR : CS_DRAM_RD;
+        a->local_ready[bank] = cs__max64(c->dev.bg_ready[bank >> c->dev.bank_bits][col], c->dev.bank_ready[bank][col]);
     }
-    if (now_pos >= 0) {
-        cs__issue_request(c, NULL, 0, (uint32_t)now_pos, t);
-        return;
+    a->stale = 0;
+    int64_t plan_arrive = CS__INF;
+    uint64_t plan_order = UINT64_MAX;
+    for (uint32_t m = a->banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        const cs__req *r = &c->pool[a->slot[bank]];
+        int64_t when = cs__max64(cs__max64(c->dev.ch_ready[r->is_write ? CS_DRAM_WR : CS_DRAM_RD], a->local_ready[bank]), t);
+        if (when < p.t_active ||
+            (when == p.t_active && (r->arrive < plan_arrive || (r->arrive == plan_arrive && a->order[bank] < plan_order)))) {
+            p.t_active = when;
+            p.active_bank = (int32_t)bank;
+            plan_arrive = r->arrive;
+            plan_order = a->order[bank];
+        }
     }
     if (c->prio_n) {
         cs_dram_cmd cmd;
         int64_t when;
-        if (cs__priority_cmd(c, &cmd, &when)) {
-            if (when <= t) {
-                cs__issue_priority(c, cmd, t);
-                return;
-            }
-            p.t_priority = when;
-        }
+        if (cs__priority_cmd(c, &cmd, &when))
+            p.t_priority = cs__max64(when, t);
     }
     if (cs__rw_allowed(c)) {
-        c->write_mode = cs__write_mode_for(c, c->readq.n, c->writeq.n);
-        cs__queue *q = c->write_mode ? &c->writeq : &c->readq;
+        p.rw_evaluated = true;
+        p.write_mode = cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n);
         int64_t when;
         int32_t bank, idx;
-        if (cs__scan(c, q, c->write_mode, t, &when, &bank, &idx)) {
-            if (when <= t) {
-                cs__issue_request(c, q, (uint32_t)bank, (uint32_t)idx, t);
-                return;
-            }
+        if (cs__scan(c, p.write_mode ? &c->writeq : &c->readq, p.write_mode, t, &when, &bank, &idx)) {
             p.t_rw = when;
             p.rw_bank = bank;
             p.rw_index = idx;
@@ -614,19 +611,30 @@ static void cs__decide(cs__chan *c, int64_t t)
     c->plan = p;
 }
 
-/* Tick t carries out a valid plan (t is its earliest cycle). */
+/* Once tick made_at + 1 has passed without an issue, it has evaluated the
+ * write mode: the plan's mode is the controller's. `done` is the last tick
+ * executed. */
+static inline void cs__settle_write_mode(cs__chan *c, int64_t done)
+{
+    if (c->plan.valid && c->plan.rw_evaluated && done > c->plan.made_at)
+        c->write_mode = c->plan.write_mode;
+}
+
+/* Tick t carries out the plan's command due at t, in Ramulator's order of
+ * precedence: active buffer, refresh, read/write buffer. */
 static void cs__execute_plan(cs__chan *c, int64_t t)
 {
     const cs__plan *p = &c->plan;
     if (p->t_active == t) {
-        cs__issue_request(c, NULL, 0, (uint32_t)p->active_pos, t);
+        cs__issue_request(c, NULL, (uint32_t)p->active_bank, 0, t);
     } else if (p->t_priority == t) {
         cs_dram_cmd cmd;
         int64_t when;
         cs__priority_cmd(c, &cmd, &when);
         cs__issue_priority(c, cmd, t);
-    } else if (p->t_rw == t) {
-        cs__issue_request(c, c->write_mode ? &c->writeq : &c->readq, (uint32_t)p->rw_bank, (uint32_t)p->rw_index,
+    } else {
+        c->write_mode = p->write_mode; /* this tick reached the read/write step */
+        cs__issue_request(c, p->write_mode ? &c->writeq : &c->readq, (uint32_t)p->rw_bank, (uint32_t)p->rw_index,
                           t);
     }
 }
@@ -729,12 +737,15 @@ void cs__chan_tick(cs__chan *c, int64_t t)
         cs__deliver(c, &c->reads_in_flight, t);
     if (cs__ring_next(&c->quick) <= t)
         cs__deliver(c, &c->quick, t);
+    cs__settle_write_mode(c, t - 1);
     if (t == c->next_refresh)
         cs__queue_refresh(c);
     if (!c->plan.valid)
-        cs__decide(c, t);
-    else if (cs__plan_next(&c->plan) == t)
+        cs__make_plan(c, t);
+    if (cs__plan_next(&c->plan) == t) {
         cs__execute_plan(c, t);
+        cs__make_plan(c, t + 1);
+    }
     c->next_tick = cs__next_tick(c);
 }
 
@@ -780,10 +791,11 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
     c->accept_epoch++;
     /* Keep the plan exact: the newcomer may be ready before it, or change
      * which buffer the next evaluation scans. */
-    if (c->plan.valid && cs__rw_allowed(c)) {
-        if (cs__write_mode_for(c, c->readq.n, c->writeq.n) != c->write_mode) {
+    if (c->plan.valid && c->plan.rw_evaluated) {
+        cs__settle_write_mode(c, c->clk);
+        if (cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n) != c->plan.write_mode) {
             c->plan.valid = false;
-        } else if (is_write == c->write_mode) {
+        } else if (is_write == c->plan.write_mode) {
             int64_t when = cs__rw_ready(c, bank, row, is_write);
             if (when <= c->clk)
                 when = c->clk + 1;

@@ -139,11 +139,18 @@ typedef struct cs__queue {
     uint64_t *seq_store;
 } cs__queue;
 
-/* The active buffer (requests whose ACT has issued), in ACT order; at most
- * one request per bank. */
+/* The active buffer: requests whose ACT has issued, waiting for their column
+ * command. At most one per bank: an ACT goes only to a closed bank, and
+ * nothing may close a bank while its active request waits. Kept per bank,
+ * with the bank and bank-group part of each one's readiness cached as for
+ * the other buffers. */
 typedef struct cs__active_queue {
+    uint32_t banks; /* bit b: bank b holds one */
     uint32_t n;
+    uint32_t stale;
     uint16_t slot[CS_DRAM_MAX_BANKS];
+    uint64_t order[CS_DRAM_MAX_BANKS]; /* promotion order: Ramulator's list order, for equal arrivals */
+    int64_t local_ready[CS_DRAM_MAX_BANKS];
 } cs__active_queue;
 
 /* Completions waiting for their cycle, in cycle order. */
@@ -165,14 +172,20 @@ typedef struct cs__addr_set {
     uint32_t mask, n;
 } cs__addr_set;
 
-/* The scheduler's decision while nothing changes: the earliest cycle each
- * source (active buffer, refresh, read/write buffer) has a command ready, and
- * which request; valid until a command issues, a refresh is queued or an
- * arrival flips the write mode. */
+/* The scheduler's decision while nothing changes, made right after each
+ * issue for the ticks that follow: the earliest cycle each source (active
+ * buffer, refresh, read/write buffer) has a command ready, and which request.
+ * Exact until a command issues, a refresh is queued or an arrival flips the
+ * write mode. Ramulator evaluates the write mode on the first tick that
+ * reaches its read/write step; the plan's mode takes effect at that tick
+ * (see cs__settle_write_mode). */
 typedef struct cs__plan {
     bool valid;
+    bool rw_evaluated;  /* the read/write step was planned (no all-bank refresh pending) */
+    bool write_mode;    /* the mode it was planned in */
+    int64_t made_at;    /* made after tick made_at, for ticks made_at + 1 on */
     int64_t t_active, t_priority, t_rw;
-    int32_t active_pos;         /* index in the active buffer */
+    int32_t active_bank;        /* bank of the active-buffer request */
     int32_t rw_bank, rw_index;  /* bank and index in its list */
 } cs__plan;
 
@@ -187,8 +200,7 @@ typedef struct cs__chan {
     uint32_t nfree;
     cs__queue readq, writeq;
     cs__active_queue activeq;
-    uint64_t next_seq;
-    uint8_t active_in_bank[CS_DRAM_MAX_BANKS];
+    uint64_t next_seq, next_promotion;
     /* Maintenance requests: -1 all-bank refresh, else the bank of a REFpb. */
     int8_t *priority;
     uint32_t prio_head, prio_n, prio_cap;
