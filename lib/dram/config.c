@@ -463,28 +463,27 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
     cs__rule rules[CS__MAX_RULES];
     size_t n = cs__dram_rules(cfg, rules);
     memset(tm, 0, sizeof *tm);
-    for (int lvl = 0; lvl < CS__NLEVELS; lvl++)
-        for (int p = 0; p < CS_DRAM_NCMDS; p++)
-            for (int f = 0; f < CS_DRAM_NCMDS; f++)
-                tm->after[lvl][p][f] = CS__NO_RULE;
     for (size_t i = 0; i < n; i++) {
         const cs__rule *r = &rules[i];
-        if (r->window == 1) { /* duplicates (nBL and nCCDS) merge: the longer wins */
-            int64_t *a = &tm->after[r->level][r->preceding][r->following];
-            if ((int64_t)r->latency > *a)
-                *a = r->latency;
-            continue;
-        }
-        uint8_t *k = &tm->nwindowed[r->level][r->preceding];
-        cs__window_rule *w = tm->windowed[r->level][r->preceding];
+        bool windowed = r->window > 1;
+        cs__follow *list = windowed ? tm->windowed[r->level][r->preceding] : tm->after[r->level][r->preceding];
+        uint8_t *k = windowed ? &tm->nwindowed[r->level][r->preceding] : &tm->nafter[r->level][r->preceding];
+        uint8_t cap = windowed ? 4 : CS_DRAM_NCMDS;
         uint8_t j = 0;
-        while (j < *k && !(w[j].following == r->following && w[j].window == r->window))
+        while (j < *k && !(list[j].following == r->following && list[j].window == r->window))
             j++;
-        if (j == *k && *k < 4)
-            w[(*k)++] = (cs__window_rule){r->following, r->window, r->latency};
-        else if (j < *k && r->latency > w[j].latency)
-            w[j].latency = r->latency;
-        if (r->window > tm->history[r->level][r->preceding])
+        if (j == *k && *k < cap) /* duplicates (nBL and nCCDS) merge: the longer wins */
+            list[(*k)++] = (cs__follow){r->following, r->window, r->latency};
+        else if (j < *k && r->latency > list[j].latency)
+            list[j].latency = r->latency;
+        if (windowed && r->window > tm->history[r->level][r->preceding])
             tm->history[r->level][r->preceding] = r->window;
+        if (r->level == CS__LEVEL_BANKGROUP) {
+            int f = r->following;
+            if (f == CS_DRAM_RD || f == CS_DRAM_WR || f == CS_DRAM_RDA || f == CS_DRAM_WRA)
+                tm->group_delays_column[r->preceding] = true;
+            if (f == CS_DRAM_ACT || f == CS_DRAM_PREPB)
+                tm->group_delays_row[r->preceding] = true;
+        }
     }
 }

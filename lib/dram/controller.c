@@ -182,7 +182,8 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
-    q->stale |= 1u << bank;
+    q->stale_hit |= 1u << bank;
+    q->stale_other |= 1u << bank;
 }
 
 static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t open_row)
@@ -201,7 +202,8 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t
     }
     bq->n--;
     q->n--;
-    q->stale |= 1u << bank;
+    q->stale_hit |= 1u << bank;
+    q->stale_other |= 1u << bank;
     if (!bq->n)
         q->nonempty &= ~(1u << bank);
     int32_t *firsts[2] = {&bq->first_hit, &bq->first_other};
@@ -300,28 +302,34 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     return cs__device_ready(&c->dev, cmd, bank);
 }
 
-/* Recomputes the cached candidates of one bank (see cs__queue). */
-static void cs__refresh_local(const cs__chan *c, cs__queue *q, uint32_t bank, cs_dram_cmd col)
+/* Recomputes the cached hit candidate of one bank (see cs__queue). */
+static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_dram_cmd col)
 {
     const cs__device *dev = &c->dev;
     const cs__bank_queue *bq = &q->bank[bank];
-    const int64_t *bg_ready = dev->bg_ready[bank >> dev->bank_bits], *bank_ready = dev->bank_ready[bank];
     uint32_t bit = 1u << bank;
-    bool blocked = c->refresh_blocked & bit;
     q->hit_banks &= ~bit;
-    q->other_banks &= ~bit;
-    if (bq->first_hit >= 0 && !blocked) {
+    if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
         q->hit_banks |= bit;
-        q->hit_ready[bank] = cs__max64(bg_ready[col], bank_ready[col]);
+        q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
         q->hit_seq[bank] = bq->seq[bq->first_hit];
     }
+}
+
+/* Recomputes the cached other (ACT or PREpb) candidate of one bank. */
+static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
+{
+    const cs__device *dev = &c->dev;
+    const cs__bank_queue *bq = &q->bank[bank];
+    uint32_t bit = 1u << bank;
+    q->act_banks &= ~bit;
+    q->pre_banks &= ~bit;
     bool closed = dev->open_row[bank] == CS__ROW_CLOSED;
     /* A PREpb must not close a row an active request waits for. */
-    if (bq->first_other >= 0 && !blocked && (closed || !(c->activeq.banks & bit))) {
+    if (bq->first_other >= 0 && !(c->refresh_blocked & bit) && (closed || !(c->activeq.banks & bit))) {
         cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
-        q->other_banks |= bit;
-        q->other_cmd[bank] = (uint8_t)oc;
-        q->other_ready[bank] = cs__max64(bg_ready[oc], bank_ready[oc]);
+        *(closed ? &q->act_banks : &q->pre_banks) |= bit;
+        q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
         q->other_seq[bank] = bq->seq[bq->first_other];
     }
 }
@@ -358,19 +366,25 @@ static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, 
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    for (uint32_t m = q->stale; m; m &= m - 1)
-        cs__refresh_local(c, q, (uint32_t)__builtin_ctz(m), col);
-    q->stale = 0;
+    for (uint32_t m = q->stale_hit; m; m &= m - 1)
+        cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
+    for (uint32_t m = q->stale_other; m; m &= m - 1)
+        cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
+    q->stale_hit = q->stale_other = 0;
     cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
-    const int64_t ch_col = dev->ch_ready[col];
+    const int64_t ch_col = dev->ch_ready[col], ch_act = dev->ch_ready[CS_DRAM_ACT],
+                  ch_pre = dev->ch_ready[CS_DRAM_PREPB];
     for (uint32_t m = q->hit_banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
         cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
     }
-    for (uint32_t m = q->other_banks; m; m &= m - 1) {
+    for (uint32_t m = q->act_banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(dev->ch_ready[q->other_cmd[bank]], q->other_ready[bank]), q->other_seq[bank],
-                       2 * bank + 1);
+        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
     }
     if (p.next_ready == CS__INF)
         return false;
@@ -460,15 +474,23 @@ static void cs__bank_changed(cs__chan *c, int bank)
     }
 }
 
-/* A command at `bank` (< 0: all banks) changed the timing of its bank group. */
-static void cs__timing_changed(cs__chan *c, int bank)
+/* Command cmd at `bank` (< 0: all banks) changed the timing of that bank and
+ * possibly, for some following commands, of its bank group. */
+static void cs__timing_changed(cs__chan *c, int bank, cs_dram_cmd cmd)
 {
-    uint32_t group = bank < 0 ? (uint32_t)((1ull << c->dev.banks) - 1)
-                              : (uint32_t)(((1ull << c->dev.banks_per_group) - 1)
-                                           << (((uint32_t)bank >> c->dev.bank_bits) * c->dev.banks_per_group));
-    c->readq.stale |= group;
-    c->writeq.stale |= group;
-    c->activeq.stale |= group;
+    uint32_t all = (uint32_t)((1ull << c->dev.banks) - 1), col = all, row = all;
+    if (bank >= 0) {
+        const cs__timing *tm = c->dev.timing;
+        uint32_t group = (uint32_t)(((1ull << c->dev.banks_per_group) - 1)
+                                    << (((uint32_t)bank >> c->dev.bank_bits) * c->dev.banks_per_group));
+        col = tm->group_delays_column[cmd] ? group : 1u << bank;
+        row = tm->group_delays_row[cmd] ? group : 1u << bank;
+    }
+    c->readq.stale_hit |= col;
+    c->writeq.stale_hit |= col;
+    c->activeq.stale |= col;
+    c->readq.stale_other |= row;
+    c->writeq.stale_other |= row;
 }
 
 static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
@@ -495,7 +517,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
     if (!r->classified)
         cs__classify(c, r);
     cs__device_issue(&c->dev, cmd, (int)bank, r->row, t);
-    cs__timing_changed(c, (int)bank);
+    cs__timing_changed(c, (int)bank, cmd);
     cs__record_command(c, cmd, (int)bank, r->row, r->column, t);
     c->plan.valid = false;
     if (column_cmd) { /* the request's last command: retire it */
@@ -541,7 +563,7 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
 {
     int bank = c->priority[c->prio_head];
     cs__device_issue(&c->dev, cmd, bank, 0, t);
-    cs__timing_changed(c, bank);
+    cs__timing_changed(c, bank, cmd);
     cs__record_command(c, cmd, bank, -1, -1, t);
     c->plan.valid = false;
     if (cs__changes_bank_state(cmd))
@@ -556,8 +578,11 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
             if (b >= 0)
                 c->refresh_blocked |= 1u << b;
         }
-        c->readq.stale |= was ^ c->refresh_blocked;
-        c->writeq.stale |= was ^ c->refresh_blocked;
+        uint32_t changed = was ^ c->refresh_blocked;
+        c->readq.stale_hit |= changed;
+        c->readq.stale_other |= changed;
+        c->writeq.stale_hit |= changed;
+        c->writeq.stale_other |= changed;
     }
 }
 
@@ -710,8 +735,10 @@ static void cs__queue_refresh(cs__chan *c)
         bank = (int8_t)c->next_refresh_bank;
         c->next_refresh_bank = (c->next_refresh_bank + 1) % c->dev.banks;
         c->refresh_blocked |= 1u << bank;
-        c->readq.stale |= 1u << bank;
-        c->writeq.stale |= 1u << bank;
+        c->readq.stale_hit |= 1u << bank;
+        c->readq.stale_other |= 1u << bank;
+        c->writeq.stale_hit |= 1u << bank;
+        c->writeq.stale_other |= 1u << bank;
     }
     if (c->prio_n == c->prio_cap) {
         /* Only a channel that cannot refresh at all piles these up. */

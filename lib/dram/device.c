@@ -28,10 +28,11 @@ void cs__device_init(cs__device *dev, const cs__timing *timing, const cs_dram_co
 static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd cmd, int64_t *ready,
                                   int64_t (*hist)[CS__MAX_WINDOW], int64_t t)
 {
-    const int64_t *after = tm->after[level][cmd];
-    for (int f = 0; f < CS_DRAM_NCMDS; f++) {
-        int64_t at = t + after[f];
-        ready[f] = at > ready[f] ? at : ready[f];
+    const cs__follow *f = tm->after[level][cmd];
+    for (uint32_t i = 0, n = tm->nafter[level][cmd]; i < n; i++) {
+        int64_t at = t + f[i].latency;
+        int64_t *r = &ready[f[i].following];
+        *r = at > *r ? at : *r;
     }
     uint32_t depth = tm->history[level][cmd];
     if (!depth)
@@ -40,7 +41,7 @@ static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd c
     for (uint32_t i = depth - 1; i > 0; i--)
         h[i] = h[i - 1];
     h[0] = t;
-    const cs__window_rule *w = tm->windowed[level][cmd];
+    const cs__follow *w = tm->windowed[level][cmd];
     for (uint32_t i = 0; i < tm->nwindowed[level][cmd]; i++) {
         int64_t from = h[w[i].window - 1];
         if (from < 0)

@@ -29,23 +29,25 @@ typedef struct cs__rule {
 #define CS__MAX_RULES 160
 size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
 
-/* The rules compiled for issue. Window-1 rules (all but the four-activate
- * window) become a dense matrix: after `preceding` issues at cycle t at a
- * node of `level`, every command f at that node must wait until
- * t + after[level][preceding][f] (CS__NO_RULE: no rule), so issuing is nine
- * branch-free max operations per node. Windowed rules keep a short list and
- * the issue history they need. */
-#define CS__NO_RULE (-((int64_t)1 << 62))
-typedef struct cs__window_rule {
+/* The rules compiled for issue: for each level and preceding command, the
+ * window-1 rules as (following, latency) pairs, longest latency kept where
+ * the table has duplicates (nBL and nCCDS); the windowed rules (the
+ * four-activate window) with the issue history they need. */
+typedef struct cs__follow {
     uint8_t following, window;
     uint32_t latency;
-} cs__window_rule;
+} cs__follow;
 
 typedef struct cs__timing {
-    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
-    cs__window_rule windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
+    cs__follow after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
+    uint8_t nafter[CS__NLEVELS][CS_DRAM_NCMDS];
+    cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
+    /* Does issuing this command change, at its bank group, when a column
+     * command (RD, WR, RDA, WRA) / an ACT or PREpb may issue? Decides which
+     * cached readiness of the group's other banks goes stale. */
+    bool group_delays_column[CS_DRAM_NCMDS], group_delays_row[CS_DRAM_NCMDS];
 } cs__timing;
 
 void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
@@ -127,13 +129,15 @@ typedef struct cs__queue {
     /* Per bank, the earliest cycle its oldest hit and its oldest other
      * request could issue as far as the bank and its bank group are
      * concerned, and their arrival numbers. The channel-level part is
-     * applied when scanning. Banks in `stale` are recomputed first: a
-     * command changes only its own bank group's timing. */
+     * applied when scanning. Stale entries are recomputed first: a command
+     * changes the timing of its own bank, and of its bank group only for
+     * some commands. */
     int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
     uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
-    uint8_t other_cmd[CS_DRAM_MAX_BANKS];
-    uint32_t hit_banks, other_banks; /* banks with an eligible candidate of that kind */
-    uint32_t stale;
+    /* Banks with an eligible candidate of that kind; "other" candidates need
+     * an ACT (bank closed) or a PREpb (another row open). */
+    uint32_t hit_banks, act_banks, pre_banks;
+    uint32_t stale_hit, stale_other;
     uint16_t *slot_store;
     uint32_t *row_store;
     uint64_t *seq_store;
@@ -192,7 +196,7 @@ typedef struct cs__plan {
 typedef struct cs__chan {
     struct cs_dram *sys;
     uint32_t id;
-    int64_t clk;       /* ticks executed */
+    int64_t clk;       /* ticks executed; lags the system's clock while nothing happens here */
     int64_t next_tick; /* next tick at which anything can happen */
     cs__device dev;
     cs__req *pool;
@@ -236,6 +240,7 @@ struct cs_dram {
     int64_t read_latency;
     int64_t refresh_interval;
     int64_t clk;
+    int64_t next_tick;        /* earliest next_tick of the channels */
     uint64_t in_flight;       /* accepted, not yet completed */
     /* The last rejected request and its channel's accept_epoch then: the
      * same request retried before that epoch moves is rejected at once. */
