@@ -199,7 +199,7 @@ void cs_dram_get_stats(const cs_dram *d, cs_dram_stats *out);
 /* Activations of one bank (flat index bank_group * banks_per_group + bank). */
 uint64_t cs_dram_bank_activations(const cs_dram *d, uint32_t channel, uint32_t bank);
 /* Read latency (cycles) at quantile q in [0, 1] over the completed reads
- * (nearest rank); 0 if none. */
+ * (nearest rank); 0 if none. Latencies above 2^20 - 1 cycles count as that. */
 uint64_t cs_dram_read_latency_quantile(const cs_dram *d, double q);
 
 /* Optional observer of every issued command (command traces, tests). */

@@ -539,6 +539,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
                 d->on_complete(d->user, r->tag, (uint64_t)t, true);
         } else {
             c->st.reads_served++;
+            /* Sized at creation for the most reads the RD spacing allows in flight: never grows, cannot fail. */
             cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
         }
         c->free_slot[c->nfree++] = slot;
