@@ -9,9 +9,10 @@
  * (3) the oldest ready request of the read or the write buffer (write mode),
  * skipping commands that would close a row an active request needs; at most
  * one command issues. Between two issues nothing the scheduler looks at
- * changes except by arrivals, so after one full evaluation that issues
- * nothing, the earliest ready cycle of each source is a plan that stays
- * exact until the next issue, refresh or write-mode flip (cs__plan). */
+ * changes except by arrivals, so right after each issue the earliest ready
+ * cycle of each source, and which request, make a plan (cs__plan) that stays
+ * exact until the next issue, refresh or write-mode flip; arrivals are folded
+ * into it. Ticks before the plan's cycle are never visited. */
 #include "dram_internal.h"
 
 #include <stdlib.h>
@@ -730,6 +731,18 @@ static void cs__queue_refresh(cs__chan *c)
 {
     const struct cs_dram *d = c->sys;
     c->next_refresh += d->refresh_interval;
+    if (c->prio_n == c->prio_cap) {
+        /* Only a channel that cannot refresh at all piles these up. */
+        int8_t *v = malloc(2 * (size_t)c->prio_cap);
+        if (!v)
+            return; /* out of memory: this refresh is skipped */
+        for (uint32_t i = 0; i < c->prio_n; i++)
+            v[i] = c->priority[(c->prio_head + i) % c->prio_cap];
+        free(c->priority);
+        c->priority = v;
+        c->prio_head = 0;
+        c->prio_cap *= 2;
+    }
     c->st.refreshes_requested++;
     int8_t bank = -1;
     if (d->cfg.refresh == CS_DRAM_REFRESH_PER_BANK) {
@@ -740,18 +753,6 @@ static void cs__queue_refresh(cs__chan *c)
         c->readq.stale_other |= 1u << bank;
         c->writeq.stale_hit |= 1u << bank;
         c->writeq.stale_other |= 1u << bank;
-    }
-    if (c->prio_n == c->prio_cap) {
-        /* Only a channel that cannot refresh at all piles these up. */
-        int8_t *v = malloc(2 * (size_t)c->prio_cap);
-        if (!v)
-            return;
-        for (uint32_t i = 0; i < c->prio_n; i++)
-            v[i] = c->priority[(c->prio_head + i) % c->prio_cap];
-        free(c->priority);
-        c->priority = v;
-        c->prio_head = 0;
-        c->prio_cap *= 2;
     }
     c->priority[(c->prio_head + c->prio_n) % c->prio_cap] = bank;
     c->prio_n++;
