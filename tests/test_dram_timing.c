@@ -139,17 +139,24 @@ Test(dram_timing, rrds_vs_rrdl)
     cs_test_log_free(&log);
 }
 
+/* Opens `row` in bank 0 of bank groups 0 and 1 and lets every timing
+ * constraint settle: afterwards the clock is at 500. */
+static void open_rows_in_groups_0_1(cs_dram *d, uint32_t row)
+{
+    cs_test_send(d, cs_test_addr(0, 0, row, 0), false, 100);
+    cs_dram_advance_to(d, 1);
+    cs_test_send(d, cs_test_addr(1, 0, row, 0), false, 101);
+    cs_test_drain(d);
+    cs_dram_advance_to(d, 500);
+}
+
 /* Reads to open rows: nCCDL apart within a bank group, nCCDS across. */
 Test(dram_timing, ccds_vs_ccdl)
 {
     cs_dram_config cfg = cs_test_preset("gddr6-14");
     cs_test_log log = {0};
     cs_dram *d = cs_test_model(&cfg, &log);
-    cs_test_send(d, cs_test_addr(0, 0, 7, 0), false, 0);
-    cs_dram_advance_to(d, 1);
-    cs_test_send(d, cs_test_addr(1, 0, 7, 0), false, 1);
-    cs_test_drain(d);
-    cs_dram_advance_to(d, 500); /* both rows open, all timing settled */
+    open_rows_in_groups_0_1(d, 7);
     size_t first = log.ncmds;
     for (uint32_t k = 1; k <= 4; k++) /* alternate bank groups */
         cs_test_send(d, cs_test_addr(k % 2, 0, 7, k), false, 10 + k);
@@ -176,11 +183,7 @@ Test(dram_timing, read_write_turnarounds)
     const uint32_t *t = cfg.timing;
     cs_test_log log = {0};
     cs_dram *d = cs_test_model(&cfg, &log);
-    cs_test_send(d, cs_test_addr(0, 0, 2, 0), false, 0);
-    cs_dram_advance_to(d, 1);
-    cs_test_send(d, cs_test_addr(1, 0, 2, 0), false, 1);
-    cs_test_drain(d);
-    cs_dram_advance_to(d, 500);
+    open_rows_in_groups_0_1(d, 2);
 
     /* A read, then a write: the write waits for the read queue to empty
      * (write mode) and for nCL + 1 after the RD. */
