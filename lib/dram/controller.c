@@ -527,7 +527,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             c->activeq.n--;
         } else {
             cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
-            c->accept_epoch++;
+            c->accept_epoch[q == &c->writeq]++;
             if (q == &c->writeq)
                 cs__addr_set_remove(&c->write_addrs, r->addr);
         }
@@ -548,7 +548,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
         cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
-        c->accept_epoch++;
+        c->accept_epoch[q == &c->writeq]++;
         if (q == &c->writeq)
             cs__addr_set_remove(&c->write_addrs, r->addr);
         c->activeq.banks |= 1u << bank;
@@ -798,7 +798,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
             c->st.reads_forwarded++;
         }
         d->in_flight++;
-        c->accept_epoch++;
+        c->accept_epoch[0]++;
+        c->accept_epoch[1]++;
         if (c->next_tick > c->clk + 1)
             c->next_tick = c->clk + 1;
         return true;
@@ -817,7 +818,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
         c->st.reads++;
     }
     d->in_flight++;
-    c->accept_epoch++;
+    c->accept_epoch[0]++;
+    c->accept_epoch[1]++;
     /* Keep the plan exact: the newcomer may be ready before it, or change
      * which buffer the next evaluation scans. */
     if (c->plan.valid && c->plan.rw_evaluated) {

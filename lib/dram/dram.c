@@ -138,7 +138,8 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     cs__chan *c = &d->chan[ch];
     /* A rejected request stays rejected until its channel frees a buffer
      * entry or accepts something: answer retries in between at once. */
-    if (addr == d->rejected_addr && (int)is_write == d->rejected_write && c->accept_epoch == d->rejected_epoch)
+    if (addr == d->rejected_addr && (int)is_write == d->rejected_write &&
+        c->accept_epoch[is_write] == d->rejected_epoch)
         return false;
     cs__chan_idle_to(c, d->clk); /* the channel's idle ticks since it last changed */
     uint64_t x = local >> 5;
@@ -157,7 +158,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     }
     d->rejected_addr = addr;
     d->rejected_write = is_write;
-    d->rejected_epoch = c->accept_epoch;
+    d->rejected_epoch = c->accept_epoch[is_write];
     return false;
 }
 

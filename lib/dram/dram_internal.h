@@ -216,10 +216,10 @@ typedef struct cs__chan {
     cs__ring reads_in_flight; /* RD issued, data not yet returned */
     cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
     cs__plan plan;
-    /* Counts changes that can turn a rejected request into an accepted one:
-     * a buffer entry freed, or a request accepted (it may add a write to
-     * forward from). See cs_dram_try_send. */
-    uint64_t accept_epoch;
+    /* Per kind (0 read, 1 write), counts changes that can turn a rejected
+     * request into an accepted one: an entry of its queue freed, or any
+     * request accepted (a write may be forwarded from). See cs_dram_try_send. */
+    uint64_t accept_epoch[2];
     cs_dram_stats st;
     uint64_t activations[CS_DRAM_MAX_BANKS];
 } cs__chan;
@@ -242,7 +242,7 @@ struct cs_dram {
     int64_t clk;
     int64_t next_tick;        /* earliest next_tick of the channels */
     uint64_t in_flight;       /* accepted, not yet completed */
-    /* The last rejected request and its channel's accept_epoch then: the
+    /* The last rejected request and its channel's accept_epoch for it: the
      * same request retried before that epoch moves is rejected at once. */
     uint64_t rejected_addr, rejected_epoch;
     int rejected_write; /* -1: none */
