@@ -131,9 +131,11 @@ Test(dram_config, ini_errors_name_file_and_line)
     expect_ini_error("[timing]\nnBL = 0\n", "dram.ini:2: nBL must be at least 1 cycle");
     expect_ini_error("[organization]\nchannels = 3\n", "dram.ini:2: channels = 3 is not a power of two");
     expect_ini_error("[controller]\nmapping = RoRoCo\n", "dram.ini:2: mapping 'RoRoCo' is not a bit order");
-    expect_ini_error("[controller]\nrow_policy = sometimes\n", "dram.ini:2: [controller] row_policy: 'sometimes' is not one of open, closed");
+    expect_ini_error("[controller]\nrow_policy = sometimes\n",
+                     "dram.ini:2: [controller] row_policy: 'sometimes' is not one of open, closed");
     expect_ini_error("[controller]\nwrite_low_watermark = 0.9\n", "dram.ini:2: write watermarks must satisfy");
-    expect_ini_error("[controller]\nwrite_high_watermark = 1.5\n", "dram.ini:2: [controller] write_high_watermark: 1.5 is outside 0..1");
+    expect_ini_error("[controller]\nwrite_high_watermark = 1.5\n",
+                     "dram.ini:2: [controller] write_high_watermark: 1.5 is outside 0..1");
     expect_ini_error("nCL = 3\n", "dram.ini:1: unknown key 'nCL' in []");
     expect_ini_error("[timing\nnCL = 3\n", "dram.ini:1: malformed line");
     expect_ini_error("[timing]\nthis is not ini\n", "dram.ini:2: malformed line");

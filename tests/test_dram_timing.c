@@ -274,7 +274,8 @@ Test(dram_timing, refresh_every_nrefi)
     cs_test_send(d, cs_test_addr(0, 0, 1, 1), false, 1);
     cs_test_drain(d);
     size_t i = 10;
-    const cs_test_cmd *pre = cs_test_next_cmd(&log, &i, CS_DRAM_PREAB), *ref = cs_test_next_cmd(&log, &i, CS_DRAM_REFAB),
+    const cs_test_cmd *pre = cs_test_next_cmd(&log, &i, CS_DRAM_PREAB),
+                      *ref = cs_test_next_cmd(&log, &i, CS_DRAM_REFAB),
                       *act = cs_test_next_cmd(&log, &i, CS_DRAM_ACT);
     cr_assert(pre && ref && act);
     cr_assert_eq(pre->cycle, due);

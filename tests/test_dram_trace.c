@@ -72,12 +72,15 @@ static void expect_error(const char *text, cs_dram_trace_format fmt, bool wrap, 
 
 Test(dram_trace, errors_name_file_and_line)
 {
-    expect_error("LD 0x40\nLOAD 0x80\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:2: expected 'LD ADDRESS' or 'ST ADDRESS', got 'LOAD 0x80'");
+    expect_error("LD 0x40\nLOAD 0x80\n", CS_DRAM_TRACE_AUTO, false,
+                 "bad.trace:2: expected 'LD ADDRESS' or 'ST ADDRESS', got 'LOAD 0x80'");
     expect_error("LD 0x40\nLD 0x80 7\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:2: expected 'LD ADDRESS'");
     expect_error("LD 0x40\n\nLD 0xg0\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:3: '0xg0' is not an address");
-    expect_error("LD 99999999999999999999999\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:1: '99999999999999999999999' is not an address");
+    expect_error("LD 99999999999999999999999\n", CS_DRAM_TRACE_AUTO, false,
+                 "bad.trace:1: '99999999999999999999999' is not an address");
     expect_error("LD 0x40\n0x80 READ 0\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:2: expected 'LD ADDRESS'");
-    expect_error("0x40 READ 0\nLD 0x80\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:2: expected 'ADDRESS READ|WRITE CYCLE'");
+    expect_error("0x40 READ 0\nLD 0x80\n", CS_DRAM_TRACE_AUTO, false,
+                 "bad.trace:2: expected 'ADDRESS READ|WRITE CYCLE'");
     expect_error("0x40 LOAD 0\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:1: 'LOAD' is not READ or WRITE");
     expect_error("0x40 READ soon\n", CS_DRAM_TRACE_AUTO, false, "bad.trace:1: 'soon' is not a cycle number");
     expect_error("0x40 READ 10\n0x80 READ 9\n", CS_DRAM_TRACE_AUTO, false,

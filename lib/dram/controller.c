@@ -601,7 +601,8 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     for (uint32_t m = a->stale & a->banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
         cs_dram_cmd col = c->pool[a->slot[bank]].is_write ? CS_DRAM_WR : CS_DRAM_RD;
-        a->local_ready[bank] = cs__max64(c->dev.bg_ready[bank >> c->dev.bank_bits][col], c->dev.bank_ready[bank][col]);
+        a->local_ready[bank] =
+            cs__max64(c->dev.bg_ready[bank >> c->dev.bank_bits][col], c->dev.bank_ready[bank][col]);
     }
     a->stale = 0;
     int64_t plan_arrive = CS__INF;
@@ -609,9 +610,10 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     for (uint32_t m = a->banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
         const cs__req *r = &c->pool[a->slot[bank]];
-        int64_t when = cs__max64(cs__max64(c->dev.ch_ready[r->is_write ? CS_DRAM_WR : CS_DRAM_RD], a->local_ready[bank]), t);
-        if (when < p.t_active ||
-            (when == p.t_active && (r->arrive < plan_arrive || (r->arrive == plan_arrive && a->order[bank] < plan_order)))) {
+        int64_t channel = c->dev.ch_ready[r->is_write ? CS_DRAM_WR : CS_DRAM_RD];
+        int64_t when = cs__max64(cs__max64(channel, a->local_ready[bank]), t);
+        bool older = r->arrive < plan_arrive || (r->arrive == plan_arrive && a->order[bank] < plan_order);
+        if (when < p.t_active || (when == p.t_active && older)) {
             p.t_active = when;
             p.active_bank = (int32_t)bank;
             plan_arrive = r->arrive;
