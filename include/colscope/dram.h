@@ -151,18 +151,22 @@ typedef void (*cs_dram_complete_fn)(void *user, uint64_t tag, uint64_t cycle, bo
 cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_complete, void *user, cs_error *err);
 void cs_dram_free(cs_dram *d);
 
-/* Offers one 32-B request at the current cycle. Returns false, and keeps
- * nothing, when the target channel's read (or write) queue is full; retry
- * after advancing (cs_dram_next_event says when something may change).
- * Address bits above cs_dram_capacity_bytes are ignored. */
+/* Offers one 32-B request (CS_DRAM_TX_BYTES; split larger transfers) at the
+ * current cycle. Returns false, and keeps nothing, when the target channel's
+ * read (or write) queue is full; retry after advancing (cs_dram_next_event
+ * says when something may change; a retry before that is cheap). Several
+ * requests may be sent in one cycle. Address bits above
+ * cs_dram_capacity_bytes are ignored. */
 bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag);
 /* Simulates every controller tick up to and including `cycle`. Idle stretches
  * cost nothing: the model jumps to the next cycle at which a command can
  * issue, a read completes or a refresh falls due. */
 void cs_dram_advance_to(cs_dram *d, uint64_t cycle);
-/* The earliest cycle > cs_dram_cycle(d) at which the model's state can change
- * (a command issue, a completion, a refresh), or UINT64_MAX if never without
- * new requests. Advancing to any earlier cycle changes nothing but the clock. */
+/* The next cycle > cs_dram_cycle(d) at which the model's state can change (a
+ * command issue, a completion, a refresh), or UINT64_MAX if never without new
+ * requests. Advancing to any earlier cycle changes nothing but the clock. It
+ * is exact, except just after a request that changes the scheduler's plan
+ * (e.g. flips the write mode) was sent: then it is the next cycle. */
 uint64_t cs_dram_next_event(const cs_dram *d);
 uint64_t cs_dram_cycle(const cs_dram *d);
 /* Requests accepted but not yet completed. */
@@ -195,7 +199,7 @@ void cs_dram_get_stats(const cs_dram *d, cs_dram_stats *out);
 /* Activations of one bank (flat index bank_group * banks_per_group + bank). */
 uint64_t cs_dram_bank_activations(const cs_dram *d, uint32_t channel, uint32_t bank);
 /* Read latency (cycles) at quantile q in [0, 1] over the completed reads
- * (nearest rank); 0 if none. */
+ * (nearest rank); 0 if none. Latencies above 2^20 - 1 cycles count as that. */
 uint64_t cs_dram_read_latency_quantile(const cs_dram *d, double q);
 
 /* Optional observer of every issued command (command traces, tests). */

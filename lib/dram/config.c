@@ -174,7 +174,7 @@ static bool cs__pow2(uint64_t v) { return v && !(v & (v - 1)); }
  * the INI loader can name the line. NULL message: no problem. */
 typedef struct cs__problem {
     char msg[256];
-    const char *key;
+    const char *key, *other_key; /* the keys involved, most to blame first */
 } cs__problem;
 
 #if defined(__GNUC__)
@@ -187,6 +187,7 @@ static bool cs__problem_set(cs__problem *p, const char *key, const char *fmt, ..
     vsnprintf(p->msg, sizeof p->msg, fmt, ap);
     va_end(ap);
     p->key = key;
+    p->other_key = NULL;
     return true;
 }
 
@@ -220,16 +221,22 @@ static bool cs__find_problem(const cs_dram_config *c, cs__problem *p)
                                    cs__param_names[i], c->timing[i]);
     for (size_t i = 0; i < sizeof cs__orderings / sizeof cs__orderings[0]; i++) {
         cs_dram_param lo = cs__orderings[i].lo, hi = cs__orderings[i].hi;
-        if (c->timing[lo] > c->timing[hi])
-            return cs__problem_set(p, cs__param_names[lo], "impossible timing: %s = %u exceeds %s = %u (%s)",
-                                   cs__param_names[lo], c->timing[lo], cs__param_names[hi], c->timing[hi],
-                                   cs__orderings[i].why);
+        if (c->timing[lo] > c->timing[hi]) {
+            cs__problem_set(p, cs__param_names[lo], "impossible timing: %s = %u exceeds %s = %u (%s)",
+                            cs__param_names[lo], c->timing[lo], cs__param_names[hi], c->timing[hi],
+                            cs__orderings[i].why);
+            p->other_key = cs__param_names[hi];
+            return true;
+        }
     }
-    if (c->refresh == CS_DRAM_REFRESH_ALL_BANK && c->timing[CS_DRAM_nREFI] <= c->timing[CS_DRAM_nRFCab])
-        return cs__problem_set(p, "nREFI",
-                               "impossible timing: nREFI = %u is not longer than nRFCab = %u (the device would "
-                               "never leave refresh)",
-                               c->timing[CS_DRAM_nREFI], c->timing[CS_DRAM_nRFCab]);
+    if (c->refresh == CS_DRAM_REFRESH_ALL_BANK && c->timing[CS_DRAM_nREFI] <= c->timing[CS_DRAM_nRFCab]) {
+        cs__problem_set(p, "nREFI",
+                        "impossible timing: nREFI = %u is not longer than nRFCab = %u (the device would never "
+                        "leave refresh)",
+                        c->timing[CS_DRAM_nREFI], c->timing[CS_DRAM_nRFCab]);
+        p->other_key = "nRFCab";
+        return true;
+    }
     if (c->refresh == CS_DRAM_REFRESH_PER_BANK) {
         uint32_t banks = c->bank_groups * c->banks_per_group;
         if (banks && c->timing[CS_DRAM_nREFI] / banks <= c->timing[CS_DRAM_nRREFD])
@@ -336,11 +343,13 @@ cs_status cs_dram_config_load_ini(cs_dram_config *cfg, const char *path, cs_erro
         goto out;
     cs__problem p;
     if (cs__find_problem(&c, &p)) {
-        /* Name the line that set the offending key, if this file set it. */
+        /* Name the line that set an offending key, if this file set one. */
         static const char *const sections[] = {"timing", "organization", "controller"};
+        const char *keys[2] = {p.key, p.other_key};
         cs_ini_entry *e = NULL;
-        for (size_t i = 0; i < 3 && !e; i++)
-            e = cs_ini_find(&ini, sections[i], p.key);
+        for (size_t k = 0; k < 2 && !e && keys[k]; k++)
+            for (size_t i = 0; i < 3 && !e; i++)
+                e = cs_ini_find(&ini, sections[i], keys[k]);
         if (e)
             st = cs_error_set(err, CS_EINPUT, "%s:%d: %s", path, e->line, p.msg);
         else
@@ -454,29 +463,27 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
     cs__rule rules[CS__MAX_RULES];
     size_t n = cs__dram_rules(cfg, rules);
     memset(tm, 0, sizeof *tm);
-    size_t used = 0;
-    for (int lvl = 0; lvl < CS__NLEVELS; lvl++)
-        for (int cmd = 0; cmd < CS_DRAM_NCMDS; cmd++) {
-            cs__follow *list = tm->storage + used;
-            uint32_t k = 0;
-            uint8_t maxw = 0;
-            for (size_t i = 0; i < n; i++) {
-                const cs__rule *r = &rules[i];
-                if (r->level != lvl || r->preceding != cmd)
-                    continue;
-                if (r->window > maxw)
-                    maxw = r->window;
-                uint32_t j = 0;
-                while (j < k && !(list[j].following == r->following && list[j].window == r->window))
-                    j++;
-                if (j == k)
-                    list[k++] = (cs__follow){r->following, r->window, r->latency};
-                else if (r->latency > list[j].latency)
-                    list[j].latency = r->latency;
-            }
-            tm->follow[lvl][cmd] = list;
-            tm->nfollow[lvl][cmd] = k;
-            tm->history[lvl][cmd] = maxw > 1 ? maxw : 0;
-            used += k;
+    for (size_t i = 0; i < n; i++) {
+        const cs__rule *r = &rules[i];
+        bool windowed = r->window > 1;
+        cs__follow *list = windowed ? tm->windowed[r->level][r->preceding] : tm->after[r->level][r->preceding];
+        uint8_t *k = windowed ? &tm->nwindowed[r->level][r->preceding] : &tm->nafter[r->level][r->preceding];
+        uint8_t cap = windowed ? 4 : CS_DRAM_NCMDS;
+        uint8_t j = 0;
+        while (j < *k && !(list[j].following == r->following && list[j].window == r->window))
+            j++;
+        if (j == *k && *k < cap) /* duplicates (nBL and nCCDS) merge: the longer wins */
+            list[(*k)++] = (cs__follow){r->following, r->window, r->latency};
+        else if (j < *k && r->latency > list[j].latency)
+            list[j].latency = r->latency;
+        if (windowed && r->window > tm->history[r->level][r->preceding])
+            tm->history[r->level][r->preceding] = r->window;
+        if (r->level == CS__LEVEL_BANKGROUP) {
+            int f = r->following;
+            if (f == CS_DRAM_RD || f == CS_DRAM_WR || f == CS_DRAM_RDA || f == CS_DRAM_WRA)
+                tm->group_delays_column[r->preceding] = true;
+            if (f == CS_DRAM_ACT || f == CS_DRAM_PREPB)
+                tm->group_delays_row[r->preceding] = true;
         }
+    }
 }

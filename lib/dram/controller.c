@@ -9,9 +9,10 @@
  * (3) the oldest ready request of the read or the write buffer (write mode),
  * skipping commands that would close a row an active request needs; at most
  * one command issues. Between two issues nothing the scheduler looks at
- * changes except by arrivals, so after one full evaluation that issues
- * nothing, the earliest ready cycle of each source is a plan that stays
- * exact until the next issue, refresh or write-mode flip (cs__plan). */
+ * changes except by arrivals, so right after each issue the earliest ready
+ * cycle of each source, and which request, make a plan (cs__plan) that stays
+ * exact until the next issue, refresh or write-mode flip; arrivals are folded
+ * into it. Ticks before the plan's cycle are never visited. */
 #include "dram_internal.h"
 
 #include <stdlib.h>
@@ -127,31 +128,97 @@ static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
     }
 }
 
-static bool cs__queue_init(cs__queue *q, uint32_t cap)
+static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
 {
-    q->n = 0;
+    memset(q, 0, sizeof *q);
     q->cap = cap;
-    q->key = malloc(cap * sizeof *q->key);
-    q->slot = malloc(cap * sizeof *q->slot);
-    return q->key && q->slot;
+    q->slot_store = malloc((size_t)banks * cap * sizeof *q->slot_store);
+    q->row_store = malloc((size_t)banks * cap * sizeof *q->row_store);
+    q->seq_store = malloc((size_t)banks * cap * sizeof *q->seq_store);
+    bool ok = q->slot_store && q->row_store && q->seq_store;
+    for (uint32_t b = 0; ok && b < banks; b++) {
+        q->bank[b].slot = q->slot_store + (size_t)b * cap;
+        q->bank[b].row = q->row_store + (size_t)b * cap;
+        q->bank[b].seq = q->seq_store + (size_t)b * cap;
+        q->bank[b].first_hit = q->bank[b].first_other = -1;
+    }
+    return ok;
 }
 
-static inline void cs__queue_append(cs__queue *q, uint32_t key, uint16_t slot)
+/* The first index at or after `from` whose hit status is `hit`, or -1. */
+static int32_t cs__bank_queue_find(const cs__bank_queue *bq, uint32_t from, uint32_t open_row, bool hit)
 {
-    q->key[q->n] = key;
-    q->slot[q->n] = slot;
+    for (uint32_t i = from; i < bq->n; i++)
+        if ((bq->row[i] == open_row) == hit)
+            return (int32_t)i;
+    return -1;
+}
+
+/* After the bank's open row changed. */
+static void cs__bank_queue_reclassify(cs__bank_queue *bq, uint32_t open_row)
+{
+    bq->first_hit = cs__bank_queue_find(bq, 0, open_row, true);
+    bq->first_other = cs__bank_queue_find(bq, 0, open_row, false);
+}
+
+static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
+                             uint32_t open_row)
+{
+    cs__bank_queue *bq = &q->bank[bank];
+    if (bq->offset + bq->n == q->cap) { /* slid to the end of its storage: move back to the start */
+        memmove(bq->slot - bq->offset, bq->slot, bq->n * sizeof *bq->slot);
+        memmove(bq->row - bq->offset, bq->row, bq->n * sizeof *bq->row);
+        memmove(bq->seq - bq->offset, bq->seq, bq->n * sizeof *bq->seq);
+        bq->slot -= bq->offset;
+        bq->row -= bq->offset;
+        bq->seq -= bq->offset;
+        bq->offset = 0;
+    }
+    int32_t *first = row == open_row ? &bq->first_hit : &bq->first_other;
+    if (*first < 0)
+        *first = (int32_t)bq->n;
+    bq->slot[bq->n] = slot;
+    bq->row[bq->n] = row;
+    bq->seq[bq->n] = seq;
+    bq->n++;
     q->n++;
+    q->nonempty |= 1u << bank;
+    q->stale_hit |= 1u << bank;
+    q->stale_other |= 1u << bank;
 }
 
-static inline void cs__queue_remove(cs__queue *q, uint32_t pos)
+static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t open_row)
 {
-    uint32_t tail = q->n - pos - 1;
-    memmove(q->key + pos, q->key + pos + 1, tail * sizeof *q->key);
-    memmove(q->slot + pos, q->slot + pos + 1, tail * sizeof *q->slot);
+    cs__bank_queue *bq = &q->bank[bank];
+    if (idx == 0) {
+        bq->slot++;
+        bq->row++;
+        bq->seq++;
+        bq->offset++;
+    } else {
+        uint32_t tail = bq->n - idx - 1;
+        memmove(bq->slot + idx, bq->slot + idx + 1, tail * sizeof *bq->slot);
+        memmove(bq->row + idx, bq->row + idx + 1, tail * sizeof *bq->row);
+        memmove(bq->seq + idx, bq->seq + idx + 1, tail * sizeof *bq->seq);
+    }
+    bq->n--;
     q->n--;
+    q->stale_hit |= 1u << bank;
+    q->stale_other |= 1u << bank;
+    if (!bq->n)
+        q->nonempty &= ~(1u << bank);
+    int32_t *firsts[2] = {&bq->first_hit, &bq->first_other};
+    for (int k = 0; k < 2; k++) {
+        int32_t *f = firsts[k];
+        if (*f > (int32_t)idx)
+            (*f)--;
+        else if (*f == (int32_t)idx) /* the oldest of its kind left: the next one is at or after idx */
+            *f = cs__bank_queue_find(bq, idx, open_row, k == 0);
+    }
 }
 
-static inline uint32_t cs__key(uint32_t bank, uint32_t row) { return row << CS__BANK_BITS | bank; }
+static void cs__make_plan(cs__chan *c, int64_t t);
+static int64_t cs__next_tick(const cs__chan *c);
 
 /* ---- set-up ---- */
 
@@ -175,14 +242,17 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
      * read latency, so this ring never grows. */
     uint32_t spacing = cfg->timing[CS_DRAM_nBL] > cfg->timing[CS_DRAM_nCCDS] ? cfg->timing[CS_DRAM_nBL]
                                                                             : cfg->timing[CS_DRAM_nCCDS];
-    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue) &&
-              cs__queue_init(&c->writeq, cfg->write_queue) && cs__queue_init(&c->activeq, banks) &&
+    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks) &&
+              cs__queue_init(&c->writeq, cfg->write_queue, banks) &&
               cs__addr_set_init(&c->write_addrs, cfg->write_queue) &&
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
     c->next_refresh = sys->refresh_interval;
-    c->next_tick = 1;
-    return ok ? CS_OK : CS_ERUNTIME;
+    if (!ok)
+        return CS_ERUNTIME;
+    cs__make_plan(c, 1);
+    c->next_tick = cs__next_tick(c);
+    return CS_OK;
 }
 
 void cs__chan_free(cs__chan *c)
@@ -190,12 +260,12 @@ void cs__chan_free(cs__chan *c)
     free(c->pool);
     free(c->free_slot);
     free(c->priority);
-    free(c->readq.key);
-    free(c->readq.slot);
-    free(c->writeq.key);
-    free(c->writeq.slot);
-    free(c->activeq.key);
-    free(c->activeq.slot);
+    cs__queue *qs[2] = {&c->readq, &c->writeq};
+    for (int k = 0; k < 2; k++) {
+        free(qs[k]->slot_store);
+        free(qs[k]->row_store);
+        free(qs[k]->seq_store);
+    }
     free(c->write_addrs.v);
     free(c->reads_in_flight.v);
     free(c->quick.v);
@@ -203,11 +273,12 @@ void cs__chan_free(cs__chan *c)
 
 /* ---- scheduling helpers ---- */
 
-/* Ramulator's write-drain rule (set_write_mode), evaluated on buffer sizes. */
-static bool cs__write_mode_for(const cs__chan *c, uint32_t nread, uint32_t nwrite)
+/* Ramulator's write-drain rule (set_write_mode): the mode after one
+ * evaluation that starts in write mode `from` with these buffer sizes. */
+static bool cs__write_mode_next(const cs__chan *c, bool from, uint32_t nread, uint32_t nwrite)
 {
     const cs_dram_config *cfg = &c->sys->cfg;
-    if (!c->write_mode)
+    if (!from)
         return nwrite > cfg->write_high_watermark * cfg->write_queue || nread == 0;
     return !(nwrite < cfg->write_low_watermark * cfg->write_queue && nread != 0);
 }
@@ -227,40 +298,103 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     if (c->refresh_blocked >> bank & 1)
         return CS__INF;
     cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, row, is_write);
-    if (cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+    if (cmd == CS_DRAM_PREPB && c->activeq.banks >> bank & 1)
         return CS__INF;
     return cs__device_ready(&c->dev, cmd, bank);
 }
 
-/* FRFCFS over one buffer: the first request in arrival order whose command is
- * ready at t; if none, the earliest cycle any becomes ready and the first
- * request reaching it. Returns the position (-1: none eligible). */
-static int32_t cs__scan(const cs__chan *c, const cs__queue *q, bool is_write, int64_t t, int64_t *when)
+/* Recomputes the cached hit candidate of one bank (see cs__queue). */
+static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_dram_cmd col)
 {
-    uint64_t seen = 0;
-    int64_t best = CS__INF;
-    int32_t best_pos = -1;
-    for (uint32_t i = 0; i < q->n; i++) {
-        uint32_t key = q->key[i];
-        uint32_t bank = key & (CS_DRAM_MAX_BANKS - 1), row = key >> CS__BANK_BITS;
-        /* Requests to one bank that agree on hitting its open row need the
-         * same command at the same cycle: only the oldest can win. */
-        uint32_t cls = 2 * bank + (c->dev.open_row[bank] == row);
-        if (seen >> cls & 1)
-            continue;
-        seen |= 1ull << cls;
-        int64_t r = cs__rw_ready(c, bank, row, is_write);
-        if (r <= t) {
-            *when = r;
-            return (int32_t)i;
-        }
-        if (r < best) {
-            best = r;
-            best_pos = (int32_t)i;
-        }
+    const cs__device *dev = &c->dev;
+    const cs__bank_queue *bq = &q->bank[bank];
+    uint32_t bit = 1u << bank;
+    q->hit_banks &= ~bit;
+    if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
+        q->hit_banks |= bit;
+        q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
+        q->hit_seq[bank] = bq->seq[bq->first_hit];
     }
-    *when = best;
-    return best_pos;
+}
+
+/* Recomputes the cached other (ACT or PREpb) candidate of one bank. */
+static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
+{
+    const cs__device *dev = &c->dev;
+    const cs__bank_queue *bq = &q->bank[bank];
+    uint32_t bit = 1u << bank;
+    q->act_banks &= ~bit;
+    q->pre_banks &= ~bit;
+    bool closed = dev->open_row[bank] == CS__ROW_CLOSED;
+    /* A PREpb must not close a row an active request waits for. */
+    if (bq->first_other >= 0 && !(c->refresh_blocked & bit) && (closed || !(c->activeq.banks & bit))) {
+        cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
+        *(closed ? &q->act_banks : &q->pre_banks) |= bit;
+        q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
+        q->other_seq[bank] = bq->seq[bq->first_other];
+    }
+}
+
+/* Candidate selection state of cs__scan: the oldest candidate ready by t
+ * ("now") and the earliest-ready, then oldest, candidate ("next"). Updated
+ * without data-dependent branches, which on random traffic mispredict. */
+typedef struct cs__pick {
+    int64_t t;
+    uint64_t now_seq;
+    uint32_t now_id;
+    int64_t next_ready;
+    uint64_t next_seq;
+    uint32_t next_id;
+} cs__pick;
+
+static inline void cs__pick_offer(cs__pick *p, int64_t ready, uint64_t seq, uint32_t id)
+{
+    bool now = ready <= p->t && seq < p->now_seq;
+    p->now_seq = now ? seq : p->now_seq;
+    p->now_id = now ? id : p->now_id;
+    bool next = ready < p->next_ready || (ready == p->next_ready && seq < p->next_seq);
+    p->next_ready = next ? ready : p->next_ready;
+    p->next_seq = next ? seq : p->next_seq;
+    p->next_id = next ? id : p->next_id;
+}
+
+/* FRFCFS over one buffer: the oldest request whose command is ready at t.
+ * If none is, the earliest cycle one becomes ready and the oldest request
+ * ready then. Only the oldest hit and the oldest other request of each bank
+ * can be chosen. Returns false if no request is eligible. */
+static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
+                     int32_t *index_out)
+{
+    const cs__device *dev = &c->dev;
+    const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
+    for (uint32_t m = q->stale_hit; m; m &= m - 1)
+        cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
+    for (uint32_t m = q->stale_other; m; m &= m - 1)
+        cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
+    q->stale_hit = q->stale_other = 0;
+    cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
+    const int64_t ch_col = dev->ch_ready[col], ch_act = dev->ch_ready[CS_DRAM_ACT],
+                  ch_pre = dev->ch_ready[CS_DRAM_PREPB];
+    for (uint32_t m = q->hit_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
+    }
+    for (uint32_t m = q->act_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    if (p.next_ready == CS__INF)
+        return false;
+    uint32_t id = p.now_seq != UINT64_MAX ? p.now_id : p.next_id;
+    const cs__bank_queue *bq = &q->bank[id >> 1];
+    *when = p.now_seq != UINT64_MAX ? t : p.next_ready;
+    *bank_out = (int32_t)(id >> 1);
+    *index_out = id & 1 ? bq->first_other : bq->first_hit;
+    return true;
 }
 
 /* The front maintenance request's command and readiness. False if it may
@@ -276,7 +410,7 @@ static bool cs__priority_cmd(const cs__chan *c, cs_dram_cmd *cmd, int64_t *when)
         *when = cs__device_ready_all(&c->dev, *cmd);
     } else {
         *cmd = c->dev.open_row[bank] != CS__ROW_CLOSED ? CS_DRAM_PREPB : CS_DRAM_REFPB;
-        if (*cmd == CS_DRAM_PREPB && c->active_in_bank[bank])
+        if (*cmd == CS_DRAM_PREPB && c->activeq.banks >> bank & 1)
             return false;
         *when = cs__device_ready(&c->dev, *cmd, (uint32_t)bank);
     }
@@ -303,16 +437,14 @@ static void cs__record_command(cs__chan *c, cs_dram_cmd cmd, int bank, int64_t r
  * auto-precharge. */
 static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t slot)
 {
-    uint32_t key = cs__key(r->bank, r->row);
     const cs__queue *qs[2] = {&c->readq, &c->writeq};
-    for (int k = 0; k < 2; k++)
-        for (uint32_t i = 0; i < qs[k]->n; i++)
-            if (qs[k]->key[i] == key && qs[k]->slot[i] != slot)
+    for (int k = 0; k < 2; k++) {
+        const cs__bank_queue *bq = &qs[k]->bank[r->bank];
+        for (uint32_t i = 0; i < bq->n; i++)
+            if (bq->row[i] == r->row && bq->slot[i] != slot)
                 return true;
-    for (uint32_t i = 0; i < c->activeq.n; i++)
-        if ((c->activeq.key[i] & (CS_DRAM_MAX_BANKS - 1)) == r->bank && c->activeq.slot[i] != slot)
-            return true;
-    return false;
+    }
+    return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
 }
 
 static void cs__classify(cs__chan *c, cs__req *r)
@@ -332,30 +464,73 @@ static void cs__classify(cs__chan *c, cs__req *r)
     r->classified = 1;
 }
 
-/* Issues the next command of the request at q[pos] at cycle t. */
-static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t pos, int64_t t)
+/* A bank's open row changed (bank < 0: all banks): which queued requests
+ * hit it changes with it. */
+static void cs__bank_changed(cs__chan *c, int bank)
+{
+    uint32_t lo = bank < 0 ? 0 : (uint32_t)bank, hi = bank < 0 ? c->dev.banks : (uint32_t)bank + 1;
+    for (uint32_t b = lo; b < hi; b++) {
+        cs__bank_queue_reclassify(&c->readq.bank[b], c->dev.open_row[b]);
+        cs__bank_queue_reclassify(&c->writeq.bank[b], c->dev.open_row[b]);
+    }
+}
+
+/* Command cmd at `bank` (< 0: all banks) changed the timing of that bank and
+ * possibly, for some following commands, of its bank group. */
+static void cs__timing_changed(cs__chan *c, int bank, cs_dram_cmd cmd)
+{
+    uint32_t all = (uint32_t)((1ull << c->dev.banks) - 1), col = all, row = all;
+    if (bank >= 0) {
+        const cs__timing *tm = c->dev.timing;
+        uint32_t group = (uint32_t)(((1ull << c->dev.banks_per_group) - 1)
+                                    << (((uint32_t)bank >> c->dev.bank_bits) * c->dev.banks_per_group));
+        col = tm->group_delays_column[cmd] ? group : 1u << bank;
+        row = tm->group_delays_row[cmd] ? group : 1u << bank;
+    }
+    c->readq.stale_hit |= col;
+    c->writeq.stale_hit |= col;
+    c->activeq.stale |= col;
+    c->readq.stale_other |= row;
+    c->writeq.stale_other |= row;
+}
+
+static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
+{
+    return cmd == CS_DRAM_ACT || cmd == CS_DRAM_PREPB || cmd == CS_DRAM_RDA || cmd == CS_DRAM_WRA ||
+           cmd == CS_DRAM_PREAB;
+}
+
+/* Issues, at cycle t, the next command of a request: entry idx of `bank` in
+ * buffer q, or (q NULL) the active-buffer request of `bank`. */
+static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q->slot[pos];
+    uint16_t slot = q ? q->bank[bank].slot[idx] : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
-    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, r->bank, r->row, r->is_write);
+    bank = r->bank;
+    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, r->row, r->is_write);
     bool column_cmd = cmd == CS_DRAM_RD || cmd == CS_DRAM_WR;
     if (column_cmd && d->cfg.row_policy == CS_DRAM_ROW_CLOSED && !cs__row_still_wanted(c, r, slot)) {
         cs_dram_cmd ap = cmd == CS_DRAM_RD ? CS_DRAM_RDA : CS_DRAM_WRA;
-        if (cs__device_ready(&c->dev, ap, r->bank) <= t)
+        if (cs__device_ready(&c->dev, ap, bank) <= t)
             cmd = ap;
     }
     if (!r->classified)
         cs__classify(c, r);
-    cs__device_issue(&c->dev, cmd, r->bank, r->row, t);
-    cs__record_command(c, cmd, r->bank, r->row, r->column, t);
+    cs__device_issue(&c->dev, cmd, (int)bank, r->row, t);
+    cs__timing_changed(c, (int)bank, cmd);
+    cs__record_command(c, cmd, (int)bank, r->row, r->column, t);
     c->plan.valid = false;
     if (column_cmd) { /* the request's last command: retire it */
-        cs__queue_remove(q, pos);
-        if (q == &c->activeq)
-            c->active_in_bank[r->bank]--;
-        else if (q == &c->writeq)
-            cs__addr_set_remove(&c->write_addrs, r->addr);
+        if (!q) {
+            c->activeq.banks &= ~(1u << bank);
+            c->activeq.n--;
+        } else {
+            cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+            c->accept_epoch[q == &c->writeq]++;
+            if (q == &c->writeq)
+                cs__addr_set_remove(&c->write_addrs, r->addr);
+        }
         if (r->is_write) {
             c->st.writes_served++;
             c->st.writes_done++;
@@ -365,108 +540,131 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t pos, int64_t t
                 d->on_complete(d->user, r->tag, (uint64_t)t, true);
         } else {
             c->st.reads_served++;
+            /* Sized at creation for the most reads the RD spacing allows in flight: never grows, cannot fail. */
             cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
         }
         c->free_slot[c->nfree++] = slot;
-    } else if (cmd == CS_DRAM_ACT && q != &c->activeq && c->activeq.n < c->activeq.cap) {
+    } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
-        uint32_t key = q->key[pos];
-        cs__queue_remove(q, pos);
+        cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+        c->accept_epoch[q == &c->writeq]++;
         if (q == &c->writeq)
             cs__addr_set_remove(&c->write_addrs, r->addr);
-        cs__queue_append(&c->activeq, key, slot);
-        c->active_in_bank[r->bank]++;
+        c->activeq.banks |= 1u << bank;
+        c->activeq.n++;
+        c->activeq.slot[bank] = slot;
+        c->activeq.order[bank] = c->next_promotion++;
+        c->activeq.stale |= 1u << bank;
     }
+    if (cs__changes_bank_state(cmd))
+        cs__bank_changed(c, (int)bank);
 }
 
 static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
 {
     int bank = c->priority[c->prio_head];
     cs__device_issue(&c->dev, cmd, bank, 0, t);
+    cs__timing_changed(c, bank, cmd);
     cs__record_command(c, cmd, bank, -1, -1, t);
     c->plan.valid = false;
+    if (cs__changes_bank_state(cmd))
+        cs__bank_changed(c, cmd == CS_DRAM_PREAB ? -1 : bank);
     if (cmd == CS_DRAM_REFAB || cmd == CS_DRAM_REFPB) {
         c->prio_head = (c->prio_head + 1) % c->prio_cap;
         c->prio_n--;
+        uint32_t was = c->refresh_blocked;
         c->refresh_blocked = 0;
         for (uint32_t i = 0; i < c->prio_n; i++) {
             int b = c->priority[(c->prio_head + i) % c->prio_cap];
             if (b >= 0)
                 c->refresh_blocked |= 1u << b;
         }
+        uint32_t changed = was ^ c->refresh_blocked;
+        c->readq.stale_hit |= changed;
+        c->readq.stale_other |= changed;
+        c->writeq.stale_hit |= changed;
+        c->writeq.stale_other |= changed;
     }
 }
 
-/* A full evaluation of tick t: issues a command if one is ready, else
- * records in c->plan when each source will have one. */
-static void cs__decide(cs__chan *c, int64_t t)
+/* Plans ticks t and later from the current state, changing nothing but
+ * c->plan (and scan caches). Each source's time is the earliest cycle >= t
+ * at which it has a ready command. */
+static void cs__make_plan(cs__chan *c, int64_t t)
 {
-    cs__plan p = {true, CS__INF, CS__INF, CS__INF, -1, -1};
-    /* The active buffer is in ACT order, not arrival order: FRFCFS takes the
-     * ready request that arrived first (ties: the earlier entry). With every
-     * entry ready at or after t, the earliest cycle's candidates are those
-     * reaching it, and among them again the first arrival. */
-    int32_t now_pos = -1;
-    int64_t now_arrive = CS__INF, plan_arrive = CS__INF;
-    for (uint32_t i = 0; i < c->activeq.n; i++) {
-        const cs__req *r = &c->pool[c->activeq.slot[i]];
-        cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, r->bank, r->row, r->is_write);
-        int64_t when = cs__device_ready(&c->dev, cmd, r->bank);
-        if (when <= t) {
-            if (r->arrive < now_arrive) {
-                now_arrive = r->arrive;
-                now_pos = (int32_t)i;
-            }
-        } else if (when < p.t_active || (when == p.t_active && r->arrive < plan_arrive)) {
-            p.t_active = when;
-            p.pos_active = (int32_t)i;
-            plan_arrive = r->arrive;
-        }
+    cs__plan p = {true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
+    /* Active requests are row hits waiting for their column command. FRFCFS
+     * takes the ready one that arrived first; equal arrivals go in promotion
+     * order, Ramulator's list order. */
+    cs__active_queue *a = &c->activeq;
+    for (uint32_t m = a->stale & a->banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs_dram_cmd col = c->pool[a->slot[bank]].is_write ? CS_DRAM_WR : CS_DRAM_RD;
+        a->local_ready[bank] =
+            cs__max64(c->dev.bg_ready[bank >> c->dev.bank_bits][col], c->dev.bank_ready[bank][col]);
     }
-    if (now_pos >= 0) {
-        cs__issue_request(c, &c->activeq, (uint32_t)now_pos, t);
-        return;
+    a->stale = 0;
+    int64_t plan_arrive = CS__INF;
+    uint64_t plan_order = UINT64_MAX;
+    for (uint32_t m = a->banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        const cs__req *r = &c->pool[a->slot[bank]];
+        int64_t channel = c->dev.ch_ready[r->is_write ? CS_DRAM_WR : CS_DRAM_RD];
+        int64_t when = cs__max64(cs__max64(channel, a->local_ready[bank]), t);
+        bool older = r->arrive < plan_arrive || (r->arrive == plan_arrive && a->order[bank] < plan_order);
+        if (when < p.t_active || (when == p.t_active && older)) {
+            p.t_active = when;
+            p.active_bank = (int32_t)bank;
+            plan_arrive = r->arrive;
+            plan_order = a->order[bank];
+        }
     }
     if (c->prio_n) {
         cs_dram_cmd cmd;
         int64_t when;
-        if (cs__priority_cmd(c, &cmd, &when)) {
-            if (when <= t) {
-                cs__issue_priority(c, cmd, t);
-                return;
-            }
-            p.t_priority = when;
-        }
+        if (cs__priority_cmd(c, &cmd, &when))
+            p.t_priority = cs__max64(when, t);
     }
     if (cs__rw_allowed(c)) {
-        c->write_mode = cs__write_mode_for(c, c->readq.n, c->writeq.n);
-        cs__queue *q = c->write_mode ? &c->writeq : &c->readq;
+        p.rw_evaluated = true;
+        p.write_mode = cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n);
         int64_t when;
-        int32_t pos = cs__scan(c, q, c->write_mode, t, &when);
-        if (pos >= 0 && when <= t) {
-            cs__issue_request(c, q, (uint32_t)pos, t);
-            return;
+        int32_t bank, idx;
+        if (cs__scan(c, p.write_mode ? &c->writeq : &c->readq, p.write_mode, t, &when, &bank, &idx)) {
+            p.t_rw = when;
+            p.rw_bank = bank;
+            p.rw_index = idx;
         }
-        p.t_rw = when;
-        p.pos_rw = pos;
     }
     c->plan = p;
 }
 
-/* Tick t carries out a valid plan (t is its earliest cycle). */
+/* Once tick made_at + 1 has passed without an issue, it has evaluated the
+ * write mode: the plan's mode is the controller's. `done` is the last tick
+ * executed. */
+static inline void cs__settle_write_mode(cs__chan *c, int64_t done)
+{
+    if (c->plan.valid && c->plan.rw_evaluated && done > c->plan.made_at)
+        c->write_mode = c->plan.write_mode;
+}
+
+/* Tick t carries out the plan's command due at t, in Ramulator's order of
+ * precedence: active buffer, refresh, read/write buffer. */
 static void cs__execute_plan(cs__chan *c, int64_t t)
 {
     const cs__plan *p = &c->plan;
     if (p->t_active == t) {
-        cs__issue_request(c, &c->activeq, (uint32_t)p->pos_active, t);
+        cs__issue_request(c, NULL, (uint32_t)p->active_bank, 0, t);
     } else if (p->t_priority == t) {
         cs_dram_cmd cmd;
         int64_t when;
         cs__priority_cmd(c, &cmd, &when);
         cs__issue_priority(c, cmd, t);
-    } else if (p->t_rw == t) {
-        cs__issue_request(c, c->write_mode ? &c->writeq : &c->readq, (uint32_t)p->pos_rw, t);
+    } else {
+        c->write_mode = p->write_mode; /* this tick reached the read/write step */
+        cs__issue_request(c, p->write_mode ? &c->writeq : &c->readq, (uint32_t)p->rw_bank, (uint32_t)p->rw_index,
+                          t);
     }
 }
 
@@ -535,24 +733,28 @@ static void cs__queue_refresh(cs__chan *c)
 {
     const struct cs_dram *d = c->sys;
     c->next_refresh += d->refresh_interval;
-    c->st.refreshes_requested++;
-    int8_t bank = -1;
-    if (d->cfg.refresh == CS_DRAM_REFRESH_PER_BANK) {
-        bank = (int8_t)c->next_refresh_bank;
-        c->next_refresh_bank = (c->next_refresh_bank + 1) % c->dev.banks;
-        c->refresh_blocked |= 1u << bank;
-    }
     if (c->prio_n == c->prio_cap) {
         /* Only a channel that cannot refresh at all piles these up. */
         int8_t *v = malloc(2 * (size_t)c->prio_cap);
         if (!v)
-            return;
+            return; /* out of memory: this refresh is skipped */
         for (uint32_t i = 0; i < c->prio_n; i++)
             v[i] = c->priority[(c->prio_head + i) % c->prio_cap];
         free(c->priority);
         c->priority = v;
         c->prio_head = 0;
         c->prio_cap *= 2;
+    }
+    c->st.refreshes_requested++;
+    int8_t bank = -1;
+    if (d->cfg.refresh == CS_DRAM_REFRESH_PER_BANK) {
+        bank = (int8_t)c->next_refresh_bank;
+        c->next_refresh_bank = (c->next_refresh_bank + 1) % c->dev.banks;
+        c->refresh_blocked |= 1u << bank;
+        c->readq.stale_hit |= 1u << bank;
+        c->readq.stale_other |= 1u << bank;
+        c->writeq.stale_hit |= 1u << bank;
+        c->writeq.stale_other |= 1u << bank;
     }
     c->priority[(c->prio_head + c->prio_n) % c->prio_cap] = bank;
     c->prio_n++;
@@ -562,14 +764,19 @@ static void cs__queue_refresh(cs__chan *c)
 void cs__chan_tick(cs__chan *c, int64_t t)
 {
     cs__account(c, t);
-    cs__deliver(c, &c->reads_in_flight, t);
-    cs__deliver(c, &c->quick, t);
+    if (cs__ring_next(&c->reads_in_flight) <= t)
+        cs__deliver(c, &c->reads_in_flight, t);
+    if (cs__ring_next(&c->quick) <= t)
+        cs__deliver(c, &c->quick, t);
+    cs__settle_write_mode(c, t - 1);
     if (t == c->next_refresh)
         cs__queue_refresh(c);
     if (!c->plan.valid)
-        cs__decide(c, t);
-    else if (cs__plan_next(&c->plan) == t)
+        cs__make_plan(c, t);
+    if (cs__plan_next(&c->plan) == t) {
         cs__execute_plan(c, t);
+        cs__make_plan(c, t + 1);
+    }
     c->next_tick = cs__next_tick(c);
 }
 
@@ -593,6 +800,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
             c->st.reads_forwarded++;
         }
         d->in_flight++;
+        c->accept_epoch[0]++;
+        c->accept_epoch[1]++;
         if (c->next_tick > c->clk + 1)
             c->next_tick = c->clk + 1;
         return true;
@@ -602,8 +811,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
         return false;
     uint16_t slot = c->free_slot[--c->nfree];
     cs__req *r = &c->pool[slot];
-    *r = (cs__req){addr, tag, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write, 0};
-    cs__queue_append(q, cs__key(bank, row), slot);
+    *r = (cs__req){addr, tag, c->next_seq, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write, 0};
+    cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
     if (is_write) {
         cs__addr_set_add(&c->write_addrs, addr);
         c->st.writes++;
@@ -611,18 +820,22 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
         c->st.reads++;
     }
     d->in_flight++;
+    c->accept_epoch[0]++;
+    c->accept_epoch[1]++;
     /* Keep the plan exact: the newcomer may be ready before it, or change
      * which buffer the next evaluation scans. */
-    if (c->plan.valid && cs__rw_allowed(c)) {
-        if (cs__write_mode_for(c, c->readq.n, c->writeq.n) != c->write_mode) {
+    if (c->plan.valid && c->plan.rw_evaluated) {
+        cs__settle_write_mode(c, c->clk);
+        if (cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n) != c->plan.write_mode) {
             c->plan.valid = false;
-        } else if (is_write == c->write_mode) {
+        } else if (is_write == c->plan.write_mode) {
             int64_t when = cs__rw_ready(c, bank, row, is_write);
             if (when <= c->clk)
                 when = c->clk + 1;
             if (when < c->plan.t_rw) {
                 c->plan.t_rw = when;
-                c->plan.pos_rw = (int32_t)(q->n - 1);
+                c->plan.rw_bank = (int32_t)bank;
+                c->plan.rw_index = (int32_t)(q->bank[bank].n - 1);
             }
         }
     }

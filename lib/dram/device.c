@@ -15,6 +15,8 @@ void cs__device_init(cs__device *dev, const cs__timing *timing, const cs_dram_co
     dev->bank_groups = cfg->bank_groups;
     dev->banks_per_group = cfg->banks_per_group;
     dev->banks = cfg->bank_groups * cfg->banks_per_group;
+    while ((1u << dev->bank_bits) < cfg->banks_per_group)
+        dev->bank_bits++;
     for (uint32_t b = 0; b < CS_DRAM_MAX_BANKS; b++)
         dev->open_row[b] = CS__ROW_CLOSED;
     /* ready = 0 means "no constraint": the first tick is cycle 1. */
@@ -23,24 +25,30 @@ void cs__device_init(cs__device *dev, const cs__timing *timing, const cs_dram_co
     memset(dev->bank_hist, 0xff, sizeof dev->bank_hist);
 }
 
-static void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd cmd, int64_t *ready,
-                           int64_t (*hist)[CS__MAX_WINDOW], int64_t t)
+static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd cmd, int64_t *ready,
+                                  int64_t (*hist)[CS__MAX_WINDOW], int64_t t)
 {
-    uint32_t depth = tm->history[level][cmd];
-    if (depth) {
-        int64_t *h = hist[cmd];
-        for (uint32_t i = depth - 1; i > 0; i--)
-            h[i] = h[i - 1];
-        h[0] = t;
+    const cs__follow *f = tm->after[level][cmd];
+    for (uint32_t i = 0, n = tm->nafter[level][cmd]; i < n; i++) {
+        int64_t at = t + f[i].latency;
+        int64_t *r = &ready[f[i].following];
+        *r = at > *r ? at : *r;
     }
-    const cs__follow *f = tm->follow[level][cmd];
-    for (uint32_t i = 0, n = tm->nfollow[level][cmd]; i < n; i++) {
-        int64_t from = f[i].window == 1 ? t : hist[cmd][f[i].window - 1];
+    uint32_t depth = tm->history[level][cmd];
+    if (!depth)
+        return;
+    int64_t *h = hist[cmd];
+    for (uint32_t i = depth - 1; i > 0; i--)
+        h[i] = h[i - 1];
+    h[0] = t;
+    const cs__follow *w = tm->windowed[level][cmd];
+    for (uint32_t i = 0; i < tm->nwindowed[level][cmd]; i++) {
+        int64_t from = h[w[i].window - 1];
         if (from < 0)
             continue; /* fewer than `window` such commands so far */
-        int64_t at = from + f[i].latency;
-        if (at > ready[f[i].following])
-            ready[f[i].following] = at;
+        int64_t at = from + w[i].latency;
+        if (at > ready[w[i].following])
+            ready[w[i].following] = at;
     }
 }
 
@@ -54,7 +62,7 @@ void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int bank, uint32_t row, 
         for (uint32_t b = 0; b < dev->banks; b++)
             cs__node_issue(tm, CS__LEVEL_BANK, cmd, dev->bank_ready[b], dev->bank_hist[b], t);
     } else {
-        uint32_t g = (uint32_t)bank / dev->banks_per_group;
+        uint32_t g = (uint32_t)bank >> dev->bank_bits;
         cs__node_issue(tm, CS__LEVEL_BANKGROUP, cmd, dev->bg_ready[g], dev->bg_hist[g], t);
         cs__node_issue(tm, CS__LEVEL_BANK, cmd, dev->bank_ready[bank], dev->bank_hist[bank], t);
     }

@@ -56,6 +56,15 @@ static void cs__layout(cs_dram *d)
     }
 }
 
+static void cs__update_next_tick(cs_dram *d)
+{
+    int64_t n = CS__INF;
+    for (uint32_t i = 0; i < d->nchan; i++)
+        if (d->chan[i].next_tick < n)
+            n = d->chan[i].next_tick;
+    d->next_tick = n;
+}
+
 cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_complete, void *user, cs_error *err)
 {
     if (cs_dram_config_check(cfg, err) != CS_OK)
@@ -78,10 +87,13 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
                                                                      : CS__INF;
     d->on_complete = on_complete;
     d->user = user;
+    d->rejected_write = -1;
     d->chan = calloc(d->nchan, sizeof *d->chan);
     bool ok = d->chan != NULL;
     for (uint32_t i = 0; ok && i < d->nchan; i++)
         ok = cs__chan_init(&d->chan[i], d, i) == CS_OK;
+    if (ok)
+        cs__update_next_tick(d);
     if (!ok) {
         cs_dram_free(d);
         cs_error_set(err, CS_ERUNTIME, "DRAM model: out of memory");
@@ -123,6 +135,13 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         ch = (uint32_t)(addr >> 5) & (d->nchan - 1);
         local = (addr & 31) | ((addr >> (5 + d->chan_bits)) << 5);
     }
+    cs__chan *c = &d->chan[ch];
+    /* A rejected request stays rejected until its channel frees a buffer
+     * entry or accepts something: answer retries in between at once. */
+    if (addr == d->rejected_addr && (int)is_write == d->rejected_write &&
+        c->accept_epoch[is_write] == d->rejected_epoch)
+        return false;
+    cs__chan_idle_to(c, d->clk); /* the channel's idle ticks since it last changed */
     uint64_t x = local >> 5;
     uint32_t bank;
     if (d->bank_includes_group) {
@@ -132,8 +151,15 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     } else {
         bank = cs__field_get(x, d->f_bankgroup) * d->cfg.banks_per_group + cs__field_get(x, d->f_bank);
     }
-    return cs__chan_send(&d->chan[ch], addr, is_write, tag, bank, cs__field_get(x, d->f_row),
-                         cs__field_get(x, d->f_column));
+    if (cs__chan_send(c, addr, is_write, tag, bank, cs__field_get(x, d->f_row), cs__field_get(x, d->f_column))) {
+        if (c->next_tick < d->next_tick)
+            d->next_tick = c->next_tick;
+        return true;
+    }
+    d->rejected_addr = addr;
+    d->rejected_write = is_write;
+    d->rejected_epoch = c->accept_epoch[is_write];
+    return false;
 }
 
 void cs_dram_advance_to(cs_dram *d, uint64_t cycle)
@@ -145,31 +171,27 @@ void cs_dram_advance_to(cs_dram *d, uint64_t cycle)
         cs__chan *c = d->chan;
         while (c->next_tick <= target)
             cs__chan_tick(c, c->next_tick);
+        d->next_tick = c->next_tick;
     } else {
         /* Channels are independent; stepping them in global time order keeps
          * completion callbacks in cycle order. */
-        for (;;) {
-            cs__chan *next = NULL;
-            for (uint32_t i = 0; i < d->nchan; i++)
-                if (d->chan[i].next_tick <= target && (!next || d->chan[i].next_tick < next->next_tick))
+        while (d->next_tick <= target) {
+            cs__chan *next = &d->chan[0];
+            for (uint32_t i = 1; i < d->nchan; i++)
+                if (d->chan[i].next_tick < next->next_tick)
                     next = &d->chan[i];
-            if (!next)
-                break;
             cs__chan_tick(next, next->next_tick);
+            cs__update_next_tick(d);
         }
     }
-    for (uint32_t i = 0; i < d->nchan; i++)
-        cs__chan_idle_to(&d->chan[i], target);
+    /* Channels with nothing to do stay behind; their idle ticks are counted
+     * when they next change or stats are read. */
     d->clk = target;
 }
 
 uint64_t cs_dram_next_event(const cs_dram *d)
 {
-    int64_t n = CS__INF;
-    for (uint32_t i = 0; i < d->nchan; i++)
-        if (d->chan[i].next_tick < n)
-            n = d->chan[i].next_tick;
-    return n == CS__INF ? UINT64_MAX : (uint64_t)n;
+    return d->next_tick == CS__INF ? UINT64_MAX : (uint64_t)d->next_tick;
 }
 
 uint64_t cs_dram_cycle(const cs_dram *d) { return (uint64_t)d->clk; }
@@ -185,8 +207,15 @@ void cs_dram_get_stats(const cs_dram *d, cs_dram_stats *out)
     uint64_t sum[N] = {0};
     uint64_t max_latency = 0;
     for (uint32_t i = 0; i < d->nchan; i++) {
+        const cs__chan *c = &d->chan[i];
+        cs_dram_stats st = c->st;
+        /* Idle ticks not yet counted (see cs_dram_advance_to). */
+        uint64_t idle = (uint64_t)(d->clk - c->clk);
+        st.read_queue_sum += idle * c->readq.n;
+        st.write_queue_sum += idle * c->writeq.n;
+        st.priority_queue_sum += idle * c->prio_n;
         uint64_t f[N];
-        memcpy(f, &d->chan[i].st, sizeof f);
+        memcpy(f, &st, sizeof f);
         for (size_t k = 0; k < N; k++)
             sum[k] += f[k];
         if (d->chan[i].st.read_latency_max > max_latency)
@@ -204,8 +233,14 @@ uint64_t cs_dram_bank_activations(const cs_dram *d, uint32_t channel, uint32_t b
     return d->chan[channel].activations[bank];
 }
 
+/* Latencies are counted exactly up to this many cycles (0.6 ms at 14 Gb/s)
+ * and in its bin beyond: the histogram costs 8 bytes per cycle it covers. */
+#define CS__LATENCY_BINS ((size_t)1 << 20)
+
 void cs__dram_record_latency(cs_dram *d, uint64_t latency)
 {
+    if (latency >= CS__LATENCY_BINS)
+        latency = CS__LATENCY_BINS - 1;
     if (latency >= d->latency_hist_len) {
         size_t len = d->latency_hist_len ? d->latency_hist_len : 1024;
         while (len <= latency)

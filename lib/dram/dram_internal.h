@@ -30,17 +30,24 @@ typedef struct cs__rule {
 size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
 
 /* The rules compiled for issue: for each level and preceding command, the
- * (following, latency, window) triples, duplicates merged (largest latency). */
+ * window-1 rules as (following, latency) pairs, longest latency kept where
+ * the table has duplicates (nBL and nCCDS); the windowed rules (the
+ * four-activate window) with the issue history they need. */
 typedef struct cs__follow {
     uint8_t following, window;
     uint32_t latency;
 } cs__follow;
 
 typedef struct cs__timing {
-    cs__follow *follow[CS__NLEVELS][CS_DRAM_NCMDS];
-    uint32_t nfollow[CS__NLEVELS][CS_DRAM_NCMDS];
-    uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: largest window > 1, else 0 */
-    cs__follow storage[CS__MAX_RULES];
+    cs__follow after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
+    uint8_t nafter[CS__NLEVELS][CS_DRAM_NCMDS];
+    cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
+    uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
+    uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
+    /* Does issuing this command change, at its bank group, when a column
+     * command (RD, WR, RDA, WRA) / an ACT or PREpb may issue? Decides which
+     * cached readiness of the group's other banks goes stale. */
+    bool group_delays_column[CS_DRAM_NCMDS], group_delays_row[CS_DRAM_NCMDS];
 } cs__timing;
 
 void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
@@ -50,6 +57,7 @@ void cs__timing_compile(cs__timing *t, const cs_dram_config *cfg);
 typedef struct cs__device {
     const cs__timing *timing;
     uint32_t bank_groups, banks_per_group, banks;
+    uint32_t bank_bits; /* log2(banks_per_group): bank group = flat bank >> bank_bits */
     uint32_t open_banks;
     uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
     int64_t ch_ready[CS_DRAM_NCMDS];
@@ -72,7 +80,7 @@ static inline int64_t cs__max64(int64_t a, int64_t b) { return a > b ? a : b; }
 /* Earliest issue cycle of cmd at bank (flat index). */
 static inline int64_t cs__device_ready(const cs__device *dev, cs_dram_cmd cmd, uint32_t bank)
 {
-    uint32_t bg = bank / dev->banks_per_group;
+    uint32_t bg = bank >> dev->bank_bits;
     return cs__max64(dev->ch_ready[cmd], cs__max64(dev->bg_ready[bg][cmd], dev->bank_ready[bank][cmd]));
 }
 
@@ -89,6 +97,7 @@ static inline cs_dram_cmd cs__device_next_cmd(const cs__device *dev, uint32_t ba
 /* A request while it waits in a controller buffer. */
 typedef struct cs__req {
     uint64_t addr, tag;
+    uint64_t seq; /* arrival order within the channel */
     int64_t arrive;
     uint32_t row;
     uint16_t column;
@@ -97,13 +106,56 @@ typedef struct cs__req {
     uint8_t classified; /* row hit/miss/conflict counted */
 } cs__req;
 
-/* A controller buffer in arrival order. key[i] = row << CS__BANK_BITS | bank
- * is what the scheduler scans; slot[i] indexes the channel's request pool. */
+/* The requests of one bank in a read or write buffer, in arrival order.
+ * Requests of a bank that agree on hitting its open row need the same
+ * command at the same cycle, so the scheduler only ever looks at the oldest
+ * hit and the oldest other request; both are kept up to date. */
+typedef struct cs__bank_queue {
+    /* Entries [0, n) of these arrays, which start `offset` entries into
+     * their storage: taking the oldest request (the common case) just
+     * advances them. */
+    uint16_t *slot; /* request pool indices */
+    uint32_t *row;
+    uint64_t *seq;
+    uint32_t n, offset;
+    int32_t first_hit, first_other; /* indices into slot[]; -1: none */
+} cs__bank_queue;
+
+/* A read or write buffer: capacity over all banks, lists per bank. */
 typedef struct cs__queue {
     uint32_t n, cap;
-    uint32_t *key;
-    uint16_t *slot;
+    uint32_t nonempty; /* bit b: bank b has requests */
+    cs__bank_queue bank[CS_DRAM_MAX_BANKS];
+    /* Per bank, the earliest cycle its oldest hit and its oldest other
+     * request could issue as far as the bank and its bank group are
+     * concerned, and their arrival numbers. The channel-level part is
+     * applied when scanning. Stale entries are recomputed first: a command
+     * changes the timing of its own bank, and of its bank group only for
+     * some commands. */
+    int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
+    uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
+    /* Banks with an eligible candidate of that kind; "other" candidates need
+     * an ACT (bank closed) or a PREpb (another row open). */
+    uint32_t hit_banks, act_banks, pre_banks;
+    uint32_t stale_hit, stale_other;
+    uint16_t *slot_store;
+    uint32_t *row_store;
+    uint64_t *seq_store;
 } cs__queue;
+
+/* The active buffer: requests whose ACT has issued, waiting for their column
+ * command. At most one per bank: an ACT goes only to a closed bank, and
+ * nothing may close a bank while its active request waits. Kept per bank,
+ * with the bank and bank-group part of each one's readiness cached as for
+ * the other buffers. */
+typedef struct cs__active_queue {
+    uint32_t banks; /* bit b: bank b holds one */
+    uint32_t n;
+    uint32_t stale;
+    uint16_t slot[CS_DRAM_MAX_BANKS];
+    uint64_t order[CS_DRAM_MAX_BANKS]; /* promotion order: Ramulator's list order, for equal arrivals */
+    int64_t local_ready[CS_DRAM_MAX_BANKS];
+} cs__active_queue;
 
 /* Completions waiting for their cycle, in cycle order. */
 typedef struct cs__pending {
@@ -124,27 +176,35 @@ typedef struct cs__addr_set {
     uint32_t mask, n;
 } cs__addr_set;
 
-/* The scheduler's decision while nothing changes: the earliest cycle each
- * source (active buffer, refresh, read/write buffer) has a command ready, and
- * which request; valid until a command issues, a refresh is queued or an
- * arrival flips the write mode. */
+/* The scheduler's decision while nothing changes, made right after each
+ * issue for the ticks that follow: the earliest cycle each source (active
+ * buffer, refresh, read/write buffer) has a command ready, and which request.
+ * Exact until a command issues, a refresh is queued or an arrival flips the
+ * write mode. Ramulator evaluates the write mode on the first tick that
+ * reaches its read/write step; the plan's mode takes effect at that tick
+ * (see cs__settle_write_mode). */
 typedef struct cs__plan {
     bool valid;
+    bool rw_evaluated;  /* the read/write step was planned (no all-bank refresh pending) */
+    bool write_mode;    /* the mode it was planned in */
+    int64_t made_at;    /* made after tick made_at, for ticks made_at + 1 on */
     int64_t t_active, t_priority, t_rw;
-    int32_t pos_active, pos_rw;
+    int32_t active_bank;        /* bank of the active-buffer request */
+    int32_t rw_bank, rw_index;  /* bank and index in its list */
 } cs__plan;
 
 typedef struct cs__chan {
     struct cs_dram *sys;
     uint32_t id;
-    int64_t clk;       /* ticks executed */
+    int64_t clk;       /* ticks executed; lags the system's clock while nothing happens here */
     int64_t next_tick; /* next tick at which anything can happen */
     cs__device dev;
     cs__req *pool;
     uint16_t *free_slot;
     uint32_t nfree;
-    cs__queue readq, writeq, activeq;
-    uint8_t active_in_bank[CS_DRAM_MAX_BANKS];
+    cs__queue readq, writeq;
+    cs__active_queue activeq;
+    uint64_t next_seq, next_promotion;
     /* Maintenance requests: -1 all-bank refresh, else the bank of a REFpb. */
     int8_t *priority;
     uint32_t prio_head, prio_n, prio_cap;
@@ -156,6 +216,10 @@ typedef struct cs__chan {
     cs__ring reads_in_flight; /* RD issued, data not yet returned */
     cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
     cs__plan plan;
+    /* Per kind (0 read, 1 write), counts changes that can turn a rejected
+     * request into an accepted one: an entry of its queue freed, or any
+     * request accepted (a write may be forwarded from). See cs_dram_try_send. */
+    uint64_t accept_epoch[2];
     cs_dram_stats st;
     uint64_t activations[CS_DRAM_MAX_BANKS];
 } cs__chan;
@@ -176,7 +240,12 @@ struct cs_dram {
     int64_t read_latency;
     int64_t refresh_interval;
     int64_t clk;
+    int64_t next_tick;        /* earliest next_tick of the channels */
     uint64_t in_flight;       /* accepted, not yet completed */
+    /* The last rejected request and its channel's accept_epoch for it: the
+     * same request retried before that epoch moves is rejected at once. */
+    uint64_t rejected_addr, rejected_epoch;
+    int rejected_write; /* -1: none */
     uint64_t last_completion; /* cycle of the latest completion */
     cs__chan *chan;
     cs_dram_complete_fn on_complete;
