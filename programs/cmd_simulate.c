@@ -30,8 +30,10 @@ static const char cs_simulate_help[] =
     "      --activation L=PATH[:TENSOR]\n"
     "                          captured tensor (rows = M, last axis = K) as layer L's A; repeatable\n"
     "      --column-sparsity L=S[@H]\n"
-    "                          no tensor, only a statistic: column sparsity S measured at tile\n"
-    "                          height H (default the dataflow's); zero columns are drawn at random\n"
+    "                          no tensor, only a statistic, zero columns drawn at random: L=S makes\n"
+    "                          a share S of the channels zero in every tile (concentration);\n"
+    "                          L=S@H makes each column zero with S^(h/H), S measured at tile\n"
+    "                          height H, independently (dispersion)\n"
     "      --threshold T       |x| < T is zero (default 0.01)\n"
     "      --layout L          row, col, tiled, compact or all (default all)\n"
     "      --weights W         weight layout: row (K-major) or col (as torch.nn.Linear)\n"
@@ -105,9 +107,10 @@ static void cs_mask_free(cs_colmask *m)
     }
 }
 
-/* A mask drawn from a column-sparsity statistic: each (tile, column) is zero
- * with the probability that reproduces S at the measured height, assuming
- * zeros independent across sub-tiles (docs/MODEL.md). Deterministic. */
+/* A mask drawn from a column-sparsity statistic (docs/MODEL.md 4.4),
+ * deterministically. Hs == 0: a share S of the channels, the same in every
+ * tile, is zero (concentration: S at every height). Otherwise each (tile,
+ * column) is zero with S^(h/Hs), independently (dispersion). */
 static cs_colmask *cs_mask_from_stat(const cs_layer *l, uint64_t h, double S, uint64_t Hs, uint64_t seed)
 {
     cs_colmask *m = calloc(1, sizeof *m);
@@ -121,9 +124,14 @@ static cs_colmask *cs_mask_from_stat(const cs_layer *l, uint64_t h, double S, ui
         cs_mask_free(m);
         return NULL;
     }
-    double p_zero = S <= 0 ? 0 : pow(S, (double)h / (double)Hs);
+    double p_zero = S <= 0 ? 0 : Hs ? pow(S, (double)h / (double)Hs) : S;
     uint64_t st = seed;
-    for (uint64_t t = 0; t < m->tiles; t++)
+    for (uint64_t t = 0; t < m->tiles; t++) {
+        if (!Hs && t > 0) { /* concentration: every tile like the first */
+            memcpy(m->bits + t * m->words_per_tile, m->bits, m->words_per_tile * 8);
+            m->nonzero[t] = m->nonzero[0];
+            continue;
+        }
         for (uint64_t k = 0; k < l->K; k++) {
             uint64_t z = (st += 0x9e3779b97f4a7c15ull);
             z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -134,6 +142,7 @@ static cs_colmask *cs_mask_from_stat(const cs_layer *l, uint64_t h, double S, ui
                 m->nonzero[t]++;
             }
         }
+    }
     return m;
 }
 
@@ -438,9 +447,9 @@ int cs_cmd_simulate(int argc, char **argv)
             continue;
         uint64_t hs = cs_skip_tile_rows(&m.array, l, &m.skip), hl = cs_accel_layout_tile_rows(&m, l);
         if (b->is_stat) {
-            uint64_t H = b->stat_h ? b->stat_h : hs;
-            L->skip_mask = cs_mask_from_stat(l, hs, b->col_sparsity, H, 0x5eed + i);
-            L->layout_mask = cs_mask_from_stat(l, hl, b->col_sparsity, H, 0x1a70 + i);
+            /* the same channels in both masks under concentration */
+            L->skip_mask = cs_mask_from_stat(l, hs, b->col_sparsity, b->stat_h, 0x5eed + i);
+            L->layout_mask = cs_mask_from_stat(l, hl, b->col_sparsity, b->stat_h, b->stat_h ? 0x1a70 + i : 0x5eed + i);
             if (!L->skip_mask || !L->layout_mask) {
                 cs_error_set(&err, CS_ERUNTIME, "out of memory");
                 goto fail;

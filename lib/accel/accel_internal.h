@@ -21,7 +21,6 @@ typedef struct cs__unit {
     uint64_t need;           /* reads: offset in the fold when first needed; writes: when produced */
     uint32_t release_fold;   /* reads: fold at whose release offset the buffer space frees */
     uint64_t release;        /* offset in release_fold */
-    bool reused;             /* the same tile is already on chip: nothing to fetch */
 } cs__unit;
 
 typedef struct cs__fold {

@@ -53,11 +53,15 @@ typedef struct cs__engine {
     cs__mem mem;
     cs__urt *rt;
     cs__stream st[CS__NOPS];
-    uint64_t cap[3], occ[3];
+    uint64_t cap[3];
+    uint64_t occ[3];                     /* bytes of units started and not yet released (OFMAP: not yet written) */
+    uint64_t onchip[3];                  /* read SRAMs: bytes on chip, in flight or cached */
     cs__release *rel;
     size_t nrel, caprel;
-    /* resident operands: atoms already on chip */
-    uint64_t *resident[CS__NOPS];
+    /* The on-chip cache: atoms of each read operand that are in SRAM. A
+     * unit fetches only atoms not there; when the SRAM is full the cache is
+     * flushed (docs/MODEL.md 4.2). */
+    uint64_t *cached[CS__NOPS];
     uint64_t region_atoms[CS__NOPS];
     uint64_t core_ps, now;
     /* array */
@@ -157,7 +161,7 @@ static bool cs__stream_push(cs__stream *s, uint32_t unit)
     return true;
 }
 
-/* Atoms of a unit, minus those of a resident operand already on chip. */
+/* The atoms a unit covers under the layout (before the cache). */
 static bool cs__generate(cs__engine *e, uint32_t idx)
 {
     cs__urt *u = &e->rt[idx];
@@ -165,65 +169,85 @@ static bool cs__generate(cs__engine *e, uint32_t idx)
     if (u->generated)
         return true;
     u->generated = true;
-    if (su->reused)
-        return true;
     if (cs__layout_atoms(e->lc, su, &u->runs, &u->nruns, &u->cap, e->err) != CS_OK)
         return false;
-    uint64_t *bits = e->resident[su->op];
-    if (bits) {
-        /* keep only the atoms not yet on chip, and mark them: one pass to
-         * size the new runs, one to fill them */
-        const uint64_t base = e->lc->base[su->op] / CS_ATOM_BYTES;
-        size_t w = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            cs__atom_run *out = NULL;
-            if (pass) {
-                out = malloc((w ? w : 1) * sizeof *out);
-                if (!out)
-                    return false;
-            }
-            size_t k = 0;
-            uint64_t last = UINT64_MAX;
-            for (size_t i = 0; i < u->nruns; i++)
-                for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++) {
-                    uint64_t r = a - base;
-                    if (bits[r / 64] >> (r % 64) & 1)
-                        continue;
-                    if (pass)
-                        bits[r / 64] |= 1ull << (r % 64);
-                    if (last != UINT64_MAX && last + 1 == a) {
-                        if (pass)
-                            out[k - 1].count++;
-                    } else {
-                        if (pass)
-                            out[k] = (cs__atom_run){a, 1};
-                        k++;
-                    }
-                    last = a;
-                }
-            if (pass) {
-                free(u->runs);
-                u->runs = out;
-                u->cap = k;
-            }
-            w = k;
-        }
-        u->nruns = w;
-    }
     u->natoms = 0;
     for (size_t i = 0; i < u->nruns; i++)
         u->natoms += u->runs[i].count;
-    /* A resident operand's space is reserved once; streaming units occupy
-     * their atoms' bytes until released. */
-    u->bytes = bits ? 0 : u->natoms * CS_ATOM_BYTES;
+    u->bytes = u->natoms * CS_ATOM_BYTES;
     return true;
+}
+
+static int cs__class_of(uint8_t op) { return op == CS__OP_B ? CS__CLS_FILTER : op == CS__OP_C ? CS__CLS_OFMAP : CS__CLS_IFMAP; }
+
+/* Bytes of the unit's atoms not in the cache. */
+static uint64_t cs__uncached_bytes(const cs__engine *e, uint32_t idx)
+{
+    const cs__urt *u = &e->rt[idx];
+    const uint8_t op = e->s->units[idx].op;
+    const uint64_t *bits = e->cached[op], base = e->lc->base[op] / CS_ATOM_BYTES;
+    uint64_t n = 0;
+    for (size_t i = 0; i < u->nruns; i++)
+        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++)
+            n += !(bits[(a - base) / 64] >> ((a - base) % 64) & 1);
+    return n * CS_ATOM_BYTES;
+}
+
+/* Keeps only the unit's atoms not in the cache, and caches them. */
+static bool cs__take_uncached(cs__engine *e, uint32_t idx)
+{
+    cs__urt *u = &e->rt[idx];
+    const uint8_t op = e->s->units[idx].op;
+    uint64_t *bits = e->cached[op];
+    const uint64_t base = e->lc->base[op] / CS_ATOM_BYTES;
+    cs__atom_run *out = malloc((u->nruns * 2 + 1) * sizeof *out); /* each run splits into at most two per hole */
+    size_t k = 0, cap = u->nruns * 2 + 1;
+    if (!out)
+        return false;
+    uint64_t last = UINT64_MAX, n = 0;
+    for (size_t i = 0; i < u->nruns; i++)
+        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++) {
+            uint64_t r = a - base;
+            if (bits[r / 64] >> (r % 64) & 1)
+                continue;
+            bits[r / 64] |= 1ull << (r % 64);
+            n++;
+            if (last != UINT64_MAX && last + 1 == a)
+                out[k - 1].count++;
+            else {
+                if (k == cap) {
+                    cap *= 2;
+                    cs__atom_run *p = realloc(out, cap * sizeof *p);
+                    if (!p) {
+                        free(out);
+                        return false;
+                    }
+                    out = p;
+                }
+                out[k++] = (cs__atom_run){a, 1};
+            }
+            last = a;
+        }
+    free(u->runs);
+    u->runs = out;
+    u->nruns = k;
+    u->cap = cap;
+    u->natoms = n;
+    u->bytes = n * CS_ATOM_BYTES;
+    return true;
+}
+
+static void cs__flush(cs__engine *e, int cls)
+{
+    for (int op = 0; op < CS__NOPS; op++)
+        if (e->cached[op] && cs__class_of((uint8_t)op) == cls)
+            memset(e->cached[op], 0, (e->region_atoms[op] / 64 + 2) * sizeof(uint64_t));
+    e->onchip[cls] = e->occ[cls]; /* what is in flight stays until released */
 }
 
 static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
 {
     cs__urt *u = &e->rt[idx];
-    if (st->cls != CS__CLS_OFMAP) /* outputs were charged when produced */
-        e->occ[st->cls] += u->bytes;
     if (u->natoms == 0) {
         u->state = CS__U_DONE;
         u->ready_ps = e->now;
@@ -237,9 +261,10 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
     st->cur = idx;
 }
 
-/* Starts every unit whose stream is free and whose SRAM has room. A unit
- * larger than its SRAM may start when nothing else occupies it (it then
- * streams through). */
+/* Starts every unit whose stream is free and whose SRAM has room for its
+ * atoms not already on chip, flushing the cache when that makes room. When
+ * the array already waits on a stream, its next unit over-commits the SRAM:
+ * data that cannot fit then streams through instead of deadlocking. */
 static bool cs__start_units(cs__engine *e)
 {
     bool any = false;
@@ -251,14 +276,23 @@ static bool cs__start_units(cs__engine *e)
                 e->failed = true;
                 return false;
             }
-            cs__urt *u = &e->rt[idx];
-            /* Over-commit when the array already waits on this stream: data
-             * that does not fit then streams through instead of deadlocking
-             * (a tile kept on chip, or atoms a layout inflates past the SRAM). */
-            bool array_waits = e->waiting_on >= 0 && e->s->units[e->waiting_on].op == (uint8_t)s;
-            if (st->cls != CS__CLS_OFMAP && e->occ[st->cls] && e->occ[st->cls] + u->bytes > e->cap[st->cls] &&
-                !array_waits)
-                break;
+            if (st->cls != CS__CLS_OFMAP) {
+                const int c = st->cls;
+                bool array_waits = e->waiting_on >= 0 && e->s->units[e->waiting_on].op == (uint8_t)s;
+                uint64_t need = cs__uncached_bytes(e, idx);
+                if (e->onchip[c] + need > e->cap[c]) {
+                    /* room only by flushing: then every atom is needed again */
+                    if (e->occ[c] && e->occ[c] + e->rt[idx].bytes > e->cap[c] && !array_waits)
+                        break;
+                    cs__flush(e, c);
+                }
+                if (!cs__take_uncached(e, idx)) {
+                    e->failed = true;
+                    return false;
+                }
+                e->occ[c] += e->rt[idx].bytes;
+                e->onchip[c] += e->rt[idx].bytes;
+            }
             st->next++;
             cs__unit_start(e, st, idx);
             any = true;
@@ -339,15 +373,13 @@ static bool cs__array_progress(cs__engine *e)
         uint64_t t = e->fold_start + (ev->offset / 2) * e->core_ps + e->stall;
         const cs__unit *su = &s->units[ev->unit];
         cs__urt *u = &e->rt[ev->unit];
-        if (ev->offset % 2 == 0) { /* release */
-            if (!cs__rel_push(e, t, su->op == CS__OP_B ? CS__CLS_FILTER : CS__CLS_IFMAP, u->bytes)) {
+        if (ev->offset % 2 == 0) { /* release: the space frees, the data stays cached */
+            if (!cs__rel_push(e, t, cs__class_of(su->op), u->bytes)) {
                 e->failed = true;
                 return false;
             }
         } else if (!ev->produce) { /* need */
-            if (su->reused) {
-                /* already on chip */
-            } else if (u->state != CS__U_DONE) {
+            if (u->state != CS__U_DONE) {
                 e->waiting_on = (int64_t)ev->unit;
                 return any; /* wait for the data */
             }
@@ -394,7 +426,7 @@ static void cs__engine_free(cs__engine *e)
     free(e->rt);
     for (int i = 0; i < CS__NOPS; i++) {
         free(e->st[i].units);
-        free(e->resident[i]);
+        free(e->cached[i]);
     }
     free(e->rel);
 }
@@ -426,22 +458,12 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         e.st[i].cur = -1;
         e.st[i].cls = cls[i];
     }
-    /* An operand whose whole footprint fits in half its SRAM stays on chip:
-     * each of its atoms is fetched once per layer. */
     const uint64_t K = lc->l->K, N = lc->l->N;
-    uint64_t foot[CS__NOPS] = {lc->a_bytes + lc->meta_bytes, K * N * lc->es, 0, 0};
     uint64_t region[CS__NOPS] = {lc->a_bytes, K * N * lc->es, lc->meta_bytes, 0};
-    for (int op = CS__OP_A; ok && op <= CS__OP_B; op++)
-        if (foot[op] <= e.cap[cls[op]] / 2) {
-            e.region_atoms[op] = region[op] / CS_ATOM_BYTES + 2;
-            e.resident[op] = calloc(e.region_atoms[op] / 64 + 2, sizeof(uint64_t));
-            ok = e.resident[op] != NULL;
-        }
-    if (ok && e.resident[CS__OP_A] && lc->meta_bytes) {
-        /* the bitmaps stay on chip with A */
-        e.region_atoms[CS__OP_META] = region[CS__OP_META] / CS_ATOM_BYTES + 2;
-        e.resident[CS__OP_META] = calloc(e.region_atoms[CS__OP_META] / 64 + 2, sizeof(uint64_t));
-        ok = e.resident[CS__OP_META] != NULL;
+    for (int op = CS__OP_A; ok && op <= CS__OP_META; op++) {
+        e.region_atoms[op] = region[op] / CS_ATOM_BYTES + 2;
+        e.cached[op] = calloc(e.region_atoms[op] / 64 + 2, sizeof(uint64_t));
+        ok = e.cached[op] != NULL;
     }
     for (size_t i = 0; ok && i < s->nunits; i++)
         if (s->units[i].op != CS__OP_C)

@@ -2,11 +2,16 @@
  * arrives the moment it is requested, so the array never waits) and
  * `bandwidth` (one port moving a fixed number of bytes per second, atoms
  * served in request order, as SCALE-Sim's USER bandwidth but shared by all
- * operands). Both keep time in picoseconds: one back-end cycle = 1 ps. */
+ * operands). The port accepts at most CS__PORT_WINDOW atoms ahead of the
+ * one it is moving, like a memory controller's queue: with an unbounded
+ * queue a long prefetch or write-back would sit in front of the atom the
+ * array waits for. Both keep time in picoseconds: one back-end cycle = 1 ps. */
 #include "accel_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+
+#define CS__PORT_WINDOW 64
 
 typedef struct cs__pending {
     uint64_t done, tag;
@@ -32,6 +37,8 @@ static bool cs__simple_send(void *self, uint64_t addr, bool write, uint64_t tag)
         s->done(s->user, tag, s->now);
         return true;
     }
+    if (s->n - s->head >= CS__PORT_WINDOW)
+        return false;
     double start = s->port_free > (double)s->now ? s->port_free : (double)s->now;
     s->port_free = start + s->atom_ps;
     if (s->n == s->cap) {

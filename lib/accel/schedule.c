@@ -146,29 +146,12 @@ static bool cs__kfold_runs(const cs__sched_ctx *c, uint64_t t, uint64_t j0, uint
     return cs__kfold_busy(c->mask, t, j0, j1);
 }
 
-/* Reuse of a streamed tile across consecutive folds: the units a fold
- * would fetch are those of the previous fold (same tile), and the tile fits
- * in half its SRAM, so it stays on chip and its space frees only after the
- * last fold that uses it. */
-typedef struct cs__reuse {
-    size_t u0, u1;  /* the previous tile's units */
-    bool valid;
-} cs__reuse;
-
-static void cs__reuse_extend(cs__schedule *s, const cs__reuse *r, uint64_t release)
-{
-    uint32_t f = (uint32_t)(s->nfolds - 1);
-    for (size_t i = r->u0; i < r->u1; i++) {
-        s->units[i].release_fold = f;
-        s->units[i].release = release;
-    }
-}
-
 /* WS, loop order token block > K-fold > column fold: the block's activation
- * slice streams in every column fold, so keeping it on chip across them
- * (when it fits in half the ifmap SRAM) saves its re-fetch; SCALE-Sim's
- * order (column fold outside) would re-fetch it per column fold. The folds
- * and their lengths are the compute model's, only their order differs. */
+ * slice streams in every column fold, so with the slice in the on-chip cache
+ * (when it fits) the column folds after the first read it from SRAM;
+ * SCALE-Sim's order (column fold outside) would re-stream it per column
+ * fold. The folds and their lengths are the compute model's; only their
+ * order differs. */
 static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
 {
     const cs_layer *l = c->l;
@@ -183,8 +166,6 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
             uint64_t j1 = cs__min64(nk, j0 + R), ru = j1 - j0;
             if (!cs__kfold_runs(c, b, j0, j1))
                 continue;
-            bool keep = T * ru * c->es <= c->m->ifmap_sram_bytes / 2;
-            cs__reuse a = {0, 0, false};
             for (uint64_t n0 = 0; n0 < N; n0 += C) {
                 uint64_t n1 = cs__min64(N, n0 + C), cu = n1 - n0;
                 uint64_t P = 2 * R + C + T - 2;
@@ -194,20 +175,11 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
                 if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, 0, P, false))
                     return false;
                 /* activations stream one token per row from row R */
-                if (a.valid) {
-                    cs__reuse_extend(s, &a, P);
-                } else {
-                    a.u0 = s->nunits;
-                    uint64_t tc = cs__max64(1, c->chunk[CS__OP_A] / (ru * c->es));
-                    for (uint64_t t = m0; t < m1; t += tc) {
-                        uint64_t t2 = cs__min64(m1, t + tc);
-                        /* a kept slice holds its space to the fold's end */
-                        if (!cs__read(s, CS__OP_A, t, t2, kl, j0, j1, 0, 0, R + (t - m0), keep ? P : R + (t2 - m0),
-                                      c->meta))
-                            return false;
-                    }
-                    a.u1 = s->nunits;
-                    a.valid = keep;
+                uint64_t tc = cs__max64(1, c->chunk[CS__OP_A] / (ru * c->es));
+                for (uint64_t t = m0; t < m1; t += tc) {
+                    uint64_t t2 = cs__min64(m1, t + tc);
+                    if (!cs__read(s, CS__OP_A, t, t2, kl, j0, j1, 0, 0, R + (t - m0), R + (t2 - m0), c->meta))
+                        return false;
                 }
                 /* partial sums leave a token's row R - 1 + C - 1 rows later */
                 uint64_t wc = cs__max64(1, c->chunk[CS__OP_C] / (cu * c->es));
@@ -222,33 +194,22 @@ static bool cs__build_ws(cs__schedule *s, const cs__sched_ctx *c)
     return true;
 }
 
-/* IS, loop order K-fold > token tile when all tiles share one K list (dense,
- * fold policy): the weights' K slice streams in every fold of a K-fold, so
- * it stays on chip across the token tiles when it fits in half the filter
- * SRAM. With compaction every token tile has its own K list: token tile >
- * K-fold, nothing shared. */
+/* One IS fold: a tile of tokens stationary, the weights' K slice streaming
+ * one output column per row. */
 static bool cs__is_fold(cs__schedule *s, const cs__sched_ctx *c, uint64_t m0, uint64_t m1, const uint32_t *kl,
-                        uint64_t j0, uint64_t j1, cs__reuse *b, bool keep)
+                        uint64_t j0, uint64_t j1)
 {
     const uint64_t R = c->R, C = c->C, N = c->l->N, ru = j1 - j0;
     uint64_t P = 2 * R + C + N - 2;
     if (!cs__add_fold(s, P))
         return false;
-    /* the token tile is stationary, the weights stream one column per row */
     if (!cs__read(s, CS__OP_A, m0, m1, kl, j0, j1, 0, 0, 0, P, c->meta))
         return false;
-    if (b->valid) {
-        cs__reuse_extend(s, b, P);
-    } else {
-        b->u0 = s->nunits;
-        uint64_t nc = cs__max64(1, c->chunk[CS__OP_B] / (ru * c->es));
-        for (uint64_t n0 = 0; n0 < N; n0 += nc) {
-            uint64_t n1 = cs__min64(N, n0 + nc);
-            if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, R + n0, keep ? P : R + n1, false))
-                return false;
-        }
-        b->u1 = s->nunits;
-        b->valid = keep;
+    uint64_t nc = cs__max64(1, c->chunk[CS__OP_B] / (ru * c->es));
+    for (uint64_t n0 = 0; n0 < N; n0 += nc) {
+        uint64_t n1 = cs__min64(N, n0 + nc);
+        if (!cs__read(s, CS__OP_B, 0, 0, kl, j0, j1, n0, n1, R + n0, R + n1, false))
+            return false;
     }
     uint64_t wc = cs__max64(1, c->chunk[CS__OP_C] / ((m1 - m0) * c->es));
     for (uint64_t n0 = 0; n0 < N; n0 += wc) {
@@ -259,47 +220,46 @@ static bool cs__is_fold(cs__schedule *s, const cs__sched_ctx *c, uint64_t m0, ui
     return true;
 }
 
+/* IS, loop order K-fold position > token tile: consecutive folds stream the
+ * same weight rows (dense, fold policy) or mostly the same (compaction keeps
+ * each tile's non-zero columns, which overlap), so the on-chip cache serves
+ * them after the first token tile. */
 static bool cs__build_is(cs__schedule *s, const cs__sched_ctx *c)
 {
     const cs_layer *l = c->l;
-    const uint64_t R = c->R, C = c->C, M = l->M, N = l->N;
-    bool shared = !c->mask || c->policy == CS_SKIP_FOLD;
-    for (uint64_t t = 0; !shared && t < c->mask->tiles && c->mask->nonzero[t] == l->K; t++)
-        shared = t + 1 == c->mask->tiles;
-    if (shared) {
-        for (uint64_t j0 = 0; j0 < l->K; j0 += R) {
-            uint64_t j1 = cs__min64(l->K, j0 + R);
-            cs__reuse b = {0, 0, false};
-            bool keep = (j1 - j0) * N * c->es <= c->m->filter_sram_bytes / 2;
-            for (uint64_t t = 0; t * C < M; t++) {
-                if (!cs__kfold_runs(c, t, j0, j1))
-                    continue;
-                if (!cs__is_fold(s, c, t * C, cs__min64(M, t * C + C), c->identity, j0, j1, &b, keep))
-                    return false;
-            }
-        }
-        return true;
+    const uint64_t R = c->R, C = c->C, M = l->M;
+    const uint64_t ntiles = cs__cdiv64(M, C);
+    const uint32_t **kls = calloc(ntiles, sizeof *kls);
+    uint64_t *nks = calloc(ntiles, sizeof *nks), maxk = 0;
+    bool ok = kls && nks;
+    for (uint64_t t = 0; ok && t < ntiles; t++) {
+        kls[t] = cs__tile_klist(s, c, t, &nks[t]);
+        ok = kls[t] != NULL;
+        maxk = cs__max64(maxk, nks[t]);
     }
-    for (uint64_t t = 0; t * C < M; t++) {
-        uint64_t nk;
-        const uint32_t *kl = cs__tile_klist(s, c, t, &nk);
-        if (!kl)
-            return false;
-        for (uint64_t j0 = 0; j0 < nk; j0 += R) {
-            cs__reuse none = {0, 0, false};
-            if (!cs__is_fold(s, c, t * C, cs__min64(M, t * C + C), kl, j0, cs__min64(nk, j0 + R), &none, false))
-                return false;
+    for (uint64_t j0 = 0; ok && j0 < maxk; j0 += R)
+        for (uint64_t t = 0; ok && t < ntiles; t++) {
+            if (j0 >= nks[t])
+                continue;
+            uint64_t j1 = cs__min64(nks[t], j0 + R);
+            if (!cs__kfold_runs(c, t, j0, j1))
+                continue;
+            ok = cs__is_fold(s, c, t * C, cs__min64(M, t * C + C), kls[t], j0, j1);
         }
-    }
-    return true;
+    free(kls);
+    free(nks);
+    return ok;
 }
 
+/* OS, loop order column fold > token tile: a column fold's weights (K x C)
+ * stream in every token tile's fold, so with them in the on-chip cache the
+ * token tiles after the first read them from SRAM (compaction reads subsets
+ * of the same rows). */
 static bool cs__build_os(cs__schedule *s, const cs__sched_ctx *c)
 {
     const cs_layer *l = c->l;
     const uint64_t R = c->R, C = c->C, M = l->M, N = l->N;
     const uint64_t ntiles = cs__cdiv64(M, R);
-    /* klists per token tile, shared by every column fold */
     const uint32_t **kls = calloc(ntiles, sizeof *kls);
     uint64_t *nks = calloc(ntiles, sizeof *nks);
     bool ok = kls && nks;
@@ -307,12 +267,6 @@ static bool cs__build_os(cs__schedule *s, const cs__sched_ctx *c)
         kls[t] = cs__tile_klist(s, c, t, &nks[t]);
         ok = kls[t] != NULL;
     }
-    /* B's tile of a column fold stays on chip across the token tiles that
-     * follow it when it fits in half the filter SRAM and they use the same
-     * K columns (dense, fold policy); compaction gives each tile its own. */
-    size_t prev_b0 = 0, prev_b1 = 0;
-    uint64_t prev_n0 = UINT64_MAX;
-    const uint32_t *prev_kl = NULL;
     for (uint64_t n0 = 0; ok && n0 < N; n0 += C) {
         uint64_t n1 = cs__min64(N, n0 + C), cu = n1 - n0;
         for (uint64_t t = 0; ok && t < ntiles; t++) {
@@ -323,27 +277,13 @@ static bool cs__build_os(cs__schedule *s, const cs__sched_ctx *c)
             uint64_t P = R + C + nk - 2;
             if (!(ok = cs__add_fold(s, P)))
                 break;
-            uint32_t f = (uint32_t)(s->nfolds - 1);
             uint64_t ac = cs__max64(1, c->chunk[CS__OP_A] / (ru * c->es));
             for (uint64_t j = 0; ok && j < nk; j += ac)
                 ok = cs__read(s, CS__OP_A, m0, m1, kl, j, cs__min64(nk, j + ac), 0, 0, j, cs__min64(nk, j + ac),
                               c->meta);
-            bool reuse = n0 == prev_n0 && kl == prev_kl && nk * cu * c->es <= c->m->filter_sram_bytes / 2;
-            if (reuse) {
-                for (size_t i = prev_b0; i < prev_b1; i++) {
-                    s->units[i].release_fold = f;
-                    s->units[i].release = P;
-                }
-            } else {
-                prev_b0 = s->nunits;
-                uint64_t bc = cs__max64(1, c->chunk[CS__OP_B] / (cu * c->es));
-                for (uint64_t j = 0; ok && j < nk; j += bc)
-                    ok = cs__read(s, CS__OP_B, 0, 0, kl, j, cs__min64(nk, j + bc), n0, n1, j, cs__min64(nk, j + bc),
-                                  false);
-                prev_b1 = s->nunits;
-                prev_n0 = n0;
-                prev_kl = kl;
-            }
+            uint64_t bc = cs__max64(1, c->chunk[CS__OP_B] / (cu * c->es));
+            for (uint64_t j = 0; ok && j < nk; j += bc)
+                ok = cs__read(s, CS__OP_B, 0, 0, kl, j, cs__min64(nk, j + bc), n0, n1, j, cs__min64(nk, j + bc), false);
             if (ok) /* outputs drain after the last K step */
                 ok = cs__write(s, m0, m1, n0, n1, P - 1);
         }
