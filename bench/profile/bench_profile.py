@@ -19,7 +19,6 @@ usage: bench/profile/bench_profile.py [--build build] [--mb 320] [--huge 30]
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,12 +89,13 @@ def run_colscope(cs, path, out_json):
 
 
 def peak_rss_of(args):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Peak resident set (MB) of one run, from GNU time (RUSAGE_CHILDREN
+    would report the largest of every child so far)."""
     t0 = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + args, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) / 1024.0, dt
+    return int(p.stderr.strip().splitlines()[-1]) / 1024.0, dt
 
 
 def main():
