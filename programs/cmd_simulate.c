@@ -156,7 +156,7 @@ static cs_colmask *cs_take_mask(cs_profile *p, size_t hi)
     return m;
 }
 
-static void cs_write_run_json(FILE *fp, const cs_machine *m, const cs_sim_layer *L, const cs_sim_task *t,
+static void cs_write_run_json(FILE *fp, const cs_sim_layer *L, const cs_sim_task *t,
                               const cs_sim_task *dense_same_layout, const cs_sim_task *row_same_mode, bool first)
 {
     const cs_accel_result *r = &t->res;
@@ -198,7 +198,6 @@ static void cs_write_run_json(FILE *fp, const cs_machine *m, const cs_sim_layer 
         cs_json_add_number(o, "column_sparsity", L->column_sparsity);
     if (!strcmp(L->source, "tensor"))
         cs_json_add_number(o, "element_sparsity", L->element_sparsity);
-    (void)m;
     if (!first)
         fputc(',', fp);
     cs_cli_write_json(fp, o);
@@ -601,7 +600,7 @@ int cs_cmd_simulate(int argc, char **argv)
         for (size_t i = 0; i < topo.count; i++)
             for (size_t li = 0; li < nlayouts; li++)
                 for (int s = 0; s < 2; s++) {
-                    cs_write_run_json(json.fp, &m, &layers[i], CS_TASK(i, li, s), CS_TASK(i, li, 0),
+                    cs_write_run_json(json.fp, &layers[i], CS_TASK(i, li, s), CS_TASK(i, li, 0),
                                       row_li == SIZE_MAX ? NULL : CS_TASK(i, row_li, s), first);
                     first = false;
                 }
