@@ -195,3 +195,60 @@ Test(accel, layouts_fetch_exact_atoms)
     cr_assert_eq(r.read_bytes[2], 32);
     cs_machine_free(&m);
 }
+
+static bool same_result(const cs_accel_result *a, const cs_accel_result *b)
+{
+    return a->total_cycles == b->total_cycles && a->stall_cycles == b->stall_cycles && a->folds == b->folds &&
+           a->read_bytes[0] == b->read_bytes[0] && a->read_bytes[1] == b->read_bytes[1] &&
+           a->read_bytes[2] == b->read_bytes[2] && a->write_bytes == b->write_bytes &&
+           a->a_stored_bytes == b->a_stored_bytes && a->dram_requests == b->dram_requests &&
+           (a->row_hit_rate == b->row_hit_rate || (isnan(a->row_hit_rate) && isnan(b->row_hit_rate)));
+}
+
+/* cs_accel_same_run (what simulate uses to run repeated layers once) holds
+ * exactly for the inputs a run reads: another name, or a mask the run does
+ * not read, changes nothing; another shape, layout or read mask does. */
+Test(accel, same_run_means_same_result)
+{
+    uint64_t st = 43;
+    cs_error err;
+    for (int n = 0; n < 6; n++) {
+        cs_machine m;
+        machine(&m, 16, 16, (cs_dataflow)(n % 3), n < 3 ? CS_MEM_BANDWIDTH : CS_MEM_GDDR6);
+        m.channels = 2;
+        cs_layer a = gemm(96, 40, 80), b = a, c = gemm(96, 40, 81);
+        b.name = "other";
+        uint64_t hs = cs_skip_tile_rows(&m.array, &a, &m.skip), hl = cs_accel_layout_tile_rows(&m, &a);
+        cs_colmask ks = random_mask(a.M, a.K, (uint32_t)hs, 0.5, &st);
+        cs_colmask kl = random_mask(a.M, a.K, (uint32_t)hl, 0.5, &st);
+        cs_colmask ks2 = random_mask(a.M, a.K, (uint32_t)hs, 0.5, &st);
+        cs_colmask kl2 = random_mask(a.M, a.K, (uint32_t)hl, 0.5, &st);
+        cs_accel_layer A = {&a, &ks, &kl}, B = {&b, &ks, &kl}, Bk = {&b, &ks2, &kl}, Bl = {&b, &ks, &kl2},
+                       D = {&b, NULL, NULL}, C = {&c, &ks, &kl};
+        for (int lay = 0; lay < CS_LAYOUT_COUNT; lay++) {
+            cs_layout L = (cs_layout)lay;
+            bool compact = L == CS_LAYOUT_COMPACT;
+            cr_assert(cs_accel_same_run(&m, &A, L, true, &B, L, true));
+            cr_assert(!cs_accel_same_run(&m, &A, L, true, &Bk, L, true));
+            cr_assert(cs_accel_same_run(&m, &A, L, false, &Bk, L, false) == true);
+            cr_assert(cs_accel_same_run(&m, &A, L, false, &Bl, L, false) == !compact);
+            cr_assert(cs_accel_same_run(&m, &D, L, true, &D, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, true, &A, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, false, &C, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, false, &A, (cs_layout)((lay + 1) % CS_LAYOUT_COUNT), false));
+            const cs_accel_layer *runs[] = {&A, &B, &Bk, &Bl, &D};
+            cs_accel_result r[5][2];
+            for (int i = 0; i < 5; i++)
+                for (int s = 0; s < 2; s++)
+                    cr_assert_eq(cs_accel_simulate(&m, runs[i], L, s, &r[i][s], &err), CS_OK);
+            for (int i = 0; i < 10; i++)
+                for (int j = 0; j < 10; j++)
+                    if (cs_accel_same_run(&m, runs[i / 2], L, i % 2, runs[j / 2], L, j % 2))
+                        cr_assert(same_result(&r[i / 2][i % 2], &r[j / 2][j % 2]), "df %d layout %d: %d vs %d",
+                                  n % 3, lay, i, j);
+        }
+        free(ks.bits), free(ks.nonzero), free(kl.bits), free(kl.nonzero);
+        free(ks2.bits), free(ks2.nonzero), free(kl2.bits), free(kl2.nonzero);
+        cs_machine_free(&m);
+    }
+}

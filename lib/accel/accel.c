@@ -39,3 +39,30 @@ cs_status cs_accel_simulate(const cs_machine *m, const cs_accel_layer *L, cs_lay
     cs__layout_free(&lc);
     return rc;
 }
+
+static bool cs__same_mask(const cs_colmask *a, const cs_colmask *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || a->rows != b->rows || a->features != b->features || a->tiles != b->tiles ||
+        a->tile_rows != b->tile_rows || a->words_per_tile != b->words_per_tile)
+        return false;
+    size_t nbits = a->tiles * a->words_per_tile * sizeof *a->bits, nnz = a->tiles * sizeof *a->nonzero;
+    return (!nbits || memcmp(a->bits, b->bits, nbits) == 0) && (!nnz || memcmp(a->nonzero, b->nonzero, nnz) == 0);
+}
+
+/* Mirrors what cs_accel_simulate reads: of the layer its shape (M, N, K; the
+ * name only in errors), the skip mask when skipping, the layout mask for the
+ * compact layout (cs__layout_init ignores it otherwise). */
+bool cs_accel_same_run(const cs_machine *m, const cs_accel_layer *a, cs_layout la, bool sa,
+                       const cs_accel_layer *b, cs_layout lb, bool sb)
+{
+    (void)m; /* both runs use the same machine */
+    const cs_layer *x = a->layer, *y = b->layer;
+    if (la != lb || x->M != y->M || x->N != y->N || x->K != y->K || x->nm_n != y->nm_n || x->nm_m != y->nm_m)
+        return false;
+    const cs_colmask *ka = sa ? a->skip_mask : NULL, *kb = sb ? b->skip_mask : NULL;
+    const cs_colmask *pa = la == CS_LAYOUT_COMPACT ? a->layout_mask : NULL;
+    const cs_colmask *pb = lb == CS_LAYOUT_COMPACT ? b->layout_mask : NULL;
+    return cs__same_mask(ka, kb) && cs__same_mask(pa, pb);
+}
