@@ -174,15 +174,21 @@ void cs_dram_advance_to(cs_dram *d, uint64_t cycle)
         d->next_tick = c->next_tick;
     } else {
         /* Channels are independent; stepping them in global time order keeps
-         * completion callbacks in cycle order. */
-        while (d->next_tick <= target) {
-            cs__chan *next = &d->chan[0];
-            for (uint32_t i = 1; i < d->nchan; i++)
-                if (d->chan[i].next_tick < next->next_tick)
-                    next = &d->chan[i];
-            cs__chan_tick(next, next->next_tick);
-            cs__update_next_tick(d);
+         * completion callbacks in cycle order. A tick moves only its own
+         * channel's next_tick, and past the cycle, so one pass in channel
+         * order ticks every channel due at the earliest cycle and finds the
+         * next one. */
+        int64_t now = d->next_tick;
+        while (now <= target) {
+            int64_t n = CS__INF;
+            for (cs__chan *c = d->chan, *end = d->chan + d->nchan; c < end; c++) {
+                if (c->next_tick == now)
+                    cs__chan_tick(c, now);
+                n = c->next_tick < n ? c->next_tick : n;
+            }
+            now = n;
         }
+        d->next_tick = now;
     }
     /* Channels with nothing to do stay behind; their idle ticks are counted
      * when they next change or stats are read. */
