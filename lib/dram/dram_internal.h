@@ -176,6 +176,23 @@ typedef struct cs__addr_set {
     uint32_t mask, n;
 } cs__addr_set;
 
+static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
+{
+    return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
+}
+
+static inline bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
+{
+    if (!s->n)
+        return false;
+    for (uint32_t i = cs__addr_hash(s, a);; i = (i + 1) & s->mask) {
+        if (s->v[i] == a)
+            return true;
+        if (s->v[i] == UINT64_MAX)
+            return false;
+    }
+}
+
 /* The scheduler's decision while nothing changes, made right after each
  * issue for the ticks that follow: the earliest cycle each source (active
  * buffer, refresh, read/write buffer) has a command ready, and which request.
@@ -239,6 +256,14 @@ struct cs_dram {
     uint32_t bank_group_bits;
     int64_t read_latency;
     int64_t refresh_interval;
+    /* The write watermarks in requests: for a whole count n, n > high * size
+     * iff n > write_high = floor(high * size), n < low * size iff
+     * n < write_low = ceil(low * size). */
+    uint32_t write_high, write_low;
+    /* Banks whose cached column (stale_col) / ACT-PREpb (stale_row)
+     * readiness goes stale when a command issues at a bank: the bank, or
+     * its whole group if the command delays those there (cs__timing). */
+    uint32_t stale_col[CS_DRAM_NCMDS][CS_DRAM_MAX_BANKS], stale_row[CS_DRAM_NCMDS][CS_DRAM_MAX_BANKS];
     int64_t clk;
     int64_t next_tick;        /* earliest next_tick of the channels */
     uint64_t in_flight;       /* accepted, not yet completed */
