@@ -30,17 +30,21 @@ typedef struct cs__rule {
 size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
 
 /* The rules compiled for issue: for each level and preceding command, the
- * window-1 rules as (following, latency) pairs, longest latency kept where
- * the table has duplicates (nBL and nCCDS); the windowed rules (the
- * four-activate window) with the issue history they need. */
+ * window-1 rules as one latency per following command, longest kept where
+ * the table has duplicates (nBL and nCCDS), CS__NO_RULE where it has none,
+ * so issuing applies them as one element-wise max (which vectorizes); the
+ * windowed rules (the four-activate window) as (following, latency) pairs
+ * with the issue history they need. */
 typedef struct cs__follow {
     uint8_t following, window;
     uint32_t latency;
 } cs__follow;
 
+/* t + this is below every ready time (they start at 0): changes none. */
+#define CS__NO_RULE (INT64_MIN / 2)
+
 typedef struct cs__timing {
-    cs__follow after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
-    uint8_t nafter[CS__NLEVELS][CS_DRAM_NCMDS];
+    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
     cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
