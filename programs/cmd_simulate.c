@@ -70,6 +70,8 @@ typedef struct cs_sim_task {
     size_t layer;
     cs_layout layout;
     bool skip;
+    size_t same_as; /* an earlier task bound to give the same result (SIZE_MAX: none): copied, not run */
+    double cost;    /* work estimate, for scheduling only */
     cs_accel_result res;
     cs_status status;
     cs_error err;
@@ -79,6 +81,7 @@ typedef struct cs_sim_pool {
     const cs_machine *m;
     cs_sim_layer *layers;
     cs_sim_task *tasks;
+    const size_t *order; /* the tasks to run, most work first */
     size_t ntasks, next;
     pthread_mutex_t lock;
 } cs_sim_pool;
@@ -92,11 +95,22 @@ static void *cs_sim_worker(void *arg)
         pthread_mutex_unlock(&p->lock);
         if (i >= p->ntasks)
             return NULL;
-        cs_sim_task *t = &p->tasks[i];
+        cs_sim_task *t = &p->tasks[p->order[i]];
         cs_sim_layer *L = &p->layers[t->layer];
         cs_accel_layer al = {L->layer, L->skip_mask, L->layout_mask};
         t->status = cs_accel_simulate(p->m, &al, t->layout, t->skip, &t->res, &t->err);
     }
+}
+
+/* Most work first, so the long runs do not start last on a busy pool; ties
+ * in task order. */
+static int cs_sim_by_cost(const void *a, const void *b, void *arg)
+{
+    const cs_sim_task *t = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (t[i].cost != t[j].cost)
+        return t[i].cost > t[j].cost ? -1 : 1;
+    return i < j ? -1 : i > j;
 }
 
 static void cs_mask_free(cs_colmask *m)
@@ -376,6 +390,7 @@ int cs_cmd_simulate(int argc, char **argv)
     cs_topology topo = {0};
     cs_sim_layer *layers = NULL;
     cs_sim_task *tasks = NULL;
+    size_t *order = NULL;
     size_t ntasks = 0;
     cs_outfile json = {0}, csv = {0};
     bool json_open = false, csv_open = false;
@@ -492,14 +507,35 @@ int cs_cmd_simulate(int argc, char **argv)
         cs_error_set(&err, CS_ERUNTIME, "out of memory");
         goto fail;
     }
+    order = malloc(ntasks * sizeof *order);
+    if (!order) {
+        cs_error_set(&err, CS_ERUNTIME, "out of memory");
+        goto fail;
+    }
+    size_t nrun = 0;
     for (size_t i = 0, k = 0; i < topo.count; i++)
         for (size_t li = 0; li < nlayouts; li++)
-            for (int s = 0; s < 2; s++, k++)
-                tasks[k] = (cs_sim_task){.layer = i, .layout = layouts[li], .skip = s};
-    cs_sim_pool pool = {&m, layers, tasks, ntasks, 0, PTHREAD_MUTEX_INITIALIZER};
+            for (int s = 0; s < 2; s++, k++) {
+                const cs_layer *l = layers[i].layer;
+                tasks[k] = (cs_sim_task){.layer = i, .layout = layouts[li], .skip = s, .same_as = SIZE_MAX,
+                                         .cost = (double)l->M * (double)l->N * (double)l->K};
+                /* Repeated layers (same shape, same masks) run once. */
+                cs_accel_layer ak = {l, layers[i].skip_mask, layers[i].layout_mask};
+                for (size_t j = 0; j < k && tasks[k].same_as == SIZE_MAX; j++) {
+                    const cs_sim_layer *J = &layers[tasks[j].layer];
+                    cs_accel_layer aj = {J->layer, J->skip_mask, J->layout_mask};
+                    if (tasks[j].same_as == SIZE_MAX &&
+                        cs_accel_same_run(&m, &aj, tasks[j].layout, tasks[j].skip, &ak, tasks[k].layout, s))
+                        tasks[k].same_as = j;
+                }
+                if (tasks[k].same_as == SIZE_MAX)
+                    order[nrun++] = k;
+            }
+    qsort_r(order, nrun, sizeof *order, cs_sim_by_cost, tasks);
+    cs_sim_pool pool = {&m, layers, tasks, order, nrun, 0, PTHREAD_MUTEX_INITIALIZER};
     int nth = threads ? (int)threads : cs_cpu_count();
-    if ((size_t)nth > ntasks)
-        nth = (int)ntasks;
+    if ((size_t)nth > nrun)
+        nth = (int)nrun;
     pthread_t th[256];
     int started = 0;
     for (int i = 1; i < nth; i++)
@@ -508,6 +544,13 @@ int cs_cmd_simulate(int argc, char **argv)
     cs_sim_worker(&pool);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    for (size_t k = 0; k < ntasks; k++)
+        if (tasks[k].same_as != SIZE_MAX) { /* its source comes earlier, so a failure of it is reported first */
+            cs_sim_task *src = &tasks[tasks[k].same_as];
+            tasks[k].res = src->res;
+            tasks[k].status = src->status;
+            tasks[k].err = src->err;
+        }
     for (size_t k = 0; k < ntasks; k++)
         if (tasks[k].status != CS_OK) {
             err = tasks[k].err;
@@ -658,6 +701,7 @@ cleanup:
         }
     free(layers);
     free(tasks);
+    free(order);
     cs_topology_free(&topo);
     cs_machine_free(&m);
 out:

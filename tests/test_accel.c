@@ -199,3 +199,117 @@ Test(accel, layouts_fetch_exact_atoms)
     cr_assert_eq(r.read_bytes[2], 32);
     cs_machine_free(&m);
 }
+
+static bool same_result(const cs_accel_result *a, const cs_accel_result *b)
+{
+    return a->total_cycles == b->total_cycles && a->compute_cycles == b->compute_cycles &&
+           a->stall_cycles == b->stall_cycles && a->folds == b->folds && a->metadata_bytes == b->metadata_bytes &&
+           a->read_bytes[0] == b->read_bytes[0] && a->read_bytes[1] == b->read_bytes[1] &&
+           a->read_bytes[2] == b->read_bytes[2] && a->write_bytes == b->write_bytes &&
+           a->a_stored_bytes == b->a_stored_bytes && a->dram_requests == b->dram_requests &&
+           (a->row_hit_rate == b->row_hit_rate || (isnan(a->row_hit_rate) && isnan(b->row_hit_rate)));
+}
+
+/* cs_accel_same_run (what simulate uses to run repeated layers once) holds
+ * exactly for the inputs a run reads: another name, or a mask the run does
+ * not read, changes nothing; another shape, layout or read mask does. */
+Test(accel, same_run_means_same_result)
+{
+    uint64_t st = 43;
+    cs_error err;
+    for (int n = 0; n < 6; n++) {
+        cs_machine m;
+        machine(&m, 16, 16, (cs_dataflow)(n % 3), n < 3 ? CS_MEM_BANDWIDTH : CS_MEM_GDDR6);
+        m.channels = 2;
+        cs_layer a = gemm(96, 40, 80), b = a, c = gemm(96, 40, 81);
+        b.name = "other";
+        uint64_t hs = cs_skip_tile_rows(&m.array, &a, &m.skip), hl = cs_accel_layout_tile_rows(&m, &a);
+        cs_colmask ks = random_mask(a.M, a.K, (uint32_t)hs, 0.5, &st);
+        cs_colmask kl = random_mask(a.M, a.K, (uint32_t)hl, 0.5, &st);
+        cs_colmask ks2 = random_mask(a.M, a.K, (uint32_t)hs, 0.5, &st);
+        cs_colmask kl2 = random_mask(a.M, a.K, (uint32_t)hl, 0.5, &st);
+        cs_accel_layer A = {&a, &ks, &kl}, B = {&b, &ks, &kl}, Bk = {&b, &ks2, &kl}, Bl = {&b, &ks, &kl2},
+                       D = {&b, NULL, NULL}, C = {&c, &ks, &kl};
+        for (int lay = 0; lay < CS_LAYOUT_COUNT; lay++) {
+            cs_layout L = (cs_layout)lay;
+            bool compact = L == CS_LAYOUT_COMPACT;
+            cr_assert(cs_accel_same_run(&m, &A, L, true, &B, L, true));
+            cr_assert(!cs_accel_same_run(&m, &A, L, true, &Bk, L, true));
+            cr_assert(cs_accel_same_run(&m, &A, L, false, &Bk, L, false) == true);
+            cr_assert(cs_accel_same_run(&m, &A, L, false, &Bl, L, false) == !compact);
+            cr_assert(cs_accel_same_run(&m, &D, L, true, &D, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, true, &A, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, false, &C, L, false));
+            cr_assert(!cs_accel_same_run(&m, &A, L, false, &A, (cs_layout)((lay + 1) % CS_LAYOUT_COUNT), false));
+            const cs_accel_layer *runs[] = {&A, &B, &Bk, &Bl, &D};
+            cs_accel_result r[5][2];
+            for (int i = 0; i < 5; i++)
+                for (int s = 0; s < 2; s++)
+                    cr_assert_eq(cs_accel_simulate(&m, runs[i], L, s, &r[i][s], &err), CS_OK);
+            for (int i = 0; i < 10; i++)
+                for (int j = 0; j < 10; j++)
+                    if (cs_accel_same_run(&m, runs[i / 2], L, i % 2, runs[j / 2], L, j % 2))
+                        cr_assert(same_result(&r[i / 2][i % 2], &r[j / 2][j % 2]), "df %d layout %d: %d vs %d",
+                                  n % 3, lay, i, j);
+        }
+        free(ks.bits), free(ks.nonzero), free(kl.bits), free(kl.nonzero);
+        free(ks2.bits), free(ks2.nonzero), free(kl2.bits), free(kl2.nonzero);
+        cs_machine_free(&m);
+    }
+}
+
+static cs_colmask full_mask(uint64_t rows, uint64_t K, uint32_t h)
+{
+    cs_colmask m;
+    memset(&m, 0, sizeof m);
+    m.rows = rows, m.features = K, m.tile_rows = h, m.tiles = cdiv(rows, h), m.words_per_tile = cdiv(K, 64);
+    m.bits = calloc(m.tiles * m.words_per_tile, 8);
+    m.nonzero = calloc(m.tiles, 8);
+    for (uint64_t t = 0; t < m.tiles; t++) {
+        for (uint64_t k = 0; k < K; k++)
+            m.bits[t * m.words_per_tile + k / 64] |= 1ull << (k % 64);
+        m.nonzero[t] = K;
+    }
+    return m;
+}
+
+/* A mask without zeros counts as no mask where the run's folds and
+ * addresses are then the dense ones: always for the compact layout's mask,
+ * for the skip mask unless WS splits M into token blocks. The results agree
+ * field for field wherever cs_accel_same_run says so. */
+Test(accel, full_mask_is_no_mask)
+{
+    uint64_t st = 47;
+    cs_error err;
+    for (int n = 0; n < 24; n++) {
+        cs_machine m;
+        machine(&m, 16, 16, (cs_dataflow)(n % 3), n % 4 < 2 ? CS_MEM_BANDWIDTH : CS_MEM_GDDR6);
+        m.channels = 2;
+        m.skip.policy = n % 8 < 4 ? CS_SKIP_COMPACT : CS_SKIP_FOLD;
+        m.skip.ws_token_block = n >= 12 ? 32 : 0;
+        cs_layer l = gemm(40 + cs_test_rand(&st) % 100, 8 + cs_test_rand(&st) % 60, 8 + cs_test_rand(&st) % 140);
+        uint64_t hs = cs_skip_tile_rows(&m.array, &l, &m.skip), hl = cs_accel_layout_tile_rows(&m, &l);
+        cs_colmask ks = full_mask(l.M, l.K, (uint32_t)hs), kl = full_mask(l.M, l.K, (uint32_t)hl);
+        cs_colmask kz = random_mask(l.M, l.K, (uint32_t)hs, 0.5, &st);
+        cs_accel_layer F = {&l, &ks, &kl}, D = {&l, NULL, NULL}, Z = {&l, &kz, &kl};
+        bool blocks = m.array.dataflow == CS_DATAFLOW_WS && hs < l.M;
+        for (int lay = 0; lay < CS_LAYOUT_COUNT; lay++) {
+            cs_layout L = (cs_layout)lay;
+            cr_assert(cs_accel_same_run(&m, &F, L, false, &D, L, false));
+            cr_assert(cs_accel_same_run(&m, &F, L, true, &D, L, false) == !blocks, "df %d", n % 3);
+            cr_assert(!cs_accel_same_run(&m, &Z, L, true, &D, L, false));
+            const cs_accel_layer *runs[] = {&F, &D, &Z};
+            cs_accel_result r[3][2];
+            for (int i = 0; i < 3; i++)
+                for (int s = 0; s < 2; s++)
+                    cr_assert_eq(cs_accel_simulate(&m, runs[i], L, s, &r[i][s], &err), CS_OK);
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                    if (cs_accel_same_run(&m, runs[i / 2], L, i % 2, runs[j / 2], L, j % 2))
+                        cr_assert(same_result(&r[i / 2][i % 2], &r[j / 2][j % 2]), "n %d layout %d: %d vs %d", n,
+                                  lay, i, j);
+        }
+        free(ks.bits), free(ks.nonzero), free(kl.bits), free(kl.nonzero), free(kz.bits), free(kz.nonzero);
+        cs_machine_free(&m);
+    }
+}

@@ -93,6 +93,16 @@ uint64_t cs_accel_layout_tile_rows(const cs_machine *m, const cs_layer *l);
 cs_status cs_accel_simulate(const cs_machine *m, const cs_accel_layer *layer, cs_layout layout, bool skip,
                             cs_accel_result *out, cs_error *err);
 
+/* Whether two runs on machine m are bound to give the same result: the same
+ * GEMM shape and layout, and the same content of the masks each run reads
+ * (the skip mask only when skipping, the layout mask only for the compact
+ * layout), where a mask without zero columns counts as none if the run then
+ * builds the same schedule and addresses as without it. Layer names differ
+ * at most; they only appear in errors. Lets a caller simulate repeated
+ * layers once. */
+bool cs_accel_same_run(const cs_machine *m, const cs_accel_layer *a, cs_layout la, bool sa,
+                       const cs_accel_layer *b, cs_layout lb, bool sb);
+
 #ifdef __cplusplus
 }
 #endif

@@ -463,19 +463,28 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
     cs__rule rules[CS__MAX_RULES];
     size_t n = cs__dram_rules(cfg, rules);
     memset(tm, 0, sizeof *tm);
+    for (int l = 0; l < CS__NLEVELS; l++)
+        for (int c = 0; c < CS_DRAM_NCMDS; c++)
+            for (int f = 0; f < CS_DRAM_NCMDS; f++)
+                tm->after[l][c][f] = CS__NO_RULE;
     for (size_t i = 0; i < n; i++) {
         const cs__rule *r = &rules[i];
         bool windowed = r->window > 1;
-        cs__follow *list = windowed ? tm->windowed[r->level][r->preceding] : tm->after[r->level][r->preceding];
-        uint8_t *k = windowed ? &tm->nwindowed[r->level][r->preceding] : &tm->nafter[r->level][r->preceding];
-        uint8_t cap = windowed ? 4 : CS_DRAM_NCMDS;
-        uint8_t j = 0;
-        while (j < *k && !(list[j].following == r->following && list[j].window == r->window))
-            j++;
-        if (j == *k && *k < cap) /* duplicates (nBL and nCCDS) merge: the longer wins */
-            list[(*k)++] = (cs__follow){r->following, r->window, r->latency};
-        else if (j < *k && r->latency > list[j].latency)
-            list[j].latency = r->latency;
+        if (!windowed) { /* duplicates (nBL and nCCDS) merge: the longer wins */
+            int64_t *lat = &tm->after[r->level][r->preceding][r->following];
+            if (r->latency > *lat)
+                *lat = r->latency;
+        } else {
+            cs__follow *list = tm->windowed[r->level][r->preceding];
+            uint8_t *k = &tm->nwindowed[r->level][r->preceding];
+            uint8_t j = 0;
+            while (j < *k && !(list[j].following == r->following && list[j].window == r->window))
+                j++;
+            if (j == *k && *k < 4)
+                list[(*k)++] = (cs__follow){r->following, r->window, r->latency};
+            else if (j < *k && r->latency > list[j].latency)
+                list[j].latency = r->latency;
+        }
         if (windowed && r->window > tm->history[r->level][r->preceding])
             tm->history[r->level][r->preceding] = r->window;
         if (r->level == CS__LEVEL_BANKGROUP) {

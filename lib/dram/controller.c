@@ -59,10 +59,6 @@ static inline cs__pending cs__ring_pop(cs__ring *r)
     return p;
 }
 
-static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
-{
-    return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
-}
 
 static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries)
 {
@@ -78,17 +74,6 @@ static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries)
     return true;
 }
 
-static bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
-{
-    if (!s->n)
-        return false;
-    for (uint32_t i = cs__addr_hash(s, a);; i = (i + 1) & s->mask) {
-        if (s->v[i] == a)
-            return true;
-        if (s->v[i] == UINT64_MAX)
-            return false;
-    }
-}
 
 static void cs__addr_set_add(cs__addr_set *s, uint64_t a)
 {
@@ -277,10 +262,10 @@ void cs__chan_free(cs__chan *c)
  * evaluation that starts in write mode `from` with these buffer sizes. */
 static bool cs__write_mode_next(const cs__chan *c, bool from, uint32_t nread, uint32_t nwrite)
 {
-    const cs_dram_config *cfg = &c->sys->cfg;
+    const struct cs_dram *d = c->sys;
     if (!from)
-        return nwrite > cfg->write_high_watermark * cfg->write_queue || nread == 0;
-    return !(nwrite < cfg->write_low_watermark * cfg->write_queue && nread != 0);
+        return nwrite > d->write_high || nread == 0;
+    return !(nwrite < d->write_low && nread != 0);
 }
 
 static inline bool cs__rw_allowed(const cs__chan *c)
@@ -479,13 +464,12 @@ static void cs__bank_changed(cs__chan *c, int bank)
  * possibly, for some following commands, of its bank group. */
 static void cs__timing_changed(cs__chan *c, int bank, cs_dram_cmd cmd)
 {
-    uint32_t all = (uint32_t)((1ull << c->dev.banks) - 1), col = all, row = all;
+    uint32_t col, row;
     if (bank >= 0) {
-        const cs__timing *tm = c->dev.timing;
-        uint32_t group = (uint32_t)(((1ull << c->dev.banks_per_group) - 1)
-                                    << (((uint32_t)bank >> c->dev.bank_bits) * c->dev.banks_per_group));
-        col = tm->group_delays_column[cmd] ? group : 1u << bank;
-        row = tm->group_delays_row[cmd] ? group : 1u << bank;
+        col = c->sys->stale_col[cmd][bank];
+        row = c->sys->stale_row[cmd][bank];
+    } else {
+        col = row = (uint32_t)((1ull << c->dev.banks) - 1);
     }
     c->readq.stale_hit |= col;
     c->writeq.stale_hit |= col;

@@ -25,14 +25,13 @@ void cs__device_init(cs__device *dev, const cs__timing *timing, const cs_dram_co
     memset(dev->bank_hist, 0xff, sizeof dev->bank_hist);
 }
 
-static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd cmd, int64_t *ready,
+static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd cmd, int64_t *restrict ready,
                                   int64_t (*hist)[CS__MAX_WINDOW], int64_t t)
 {
-    const cs__follow *f = tm->after[level][cmd];
-    for (uint32_t i = 0, n = tm->nafter[level][cmd]; i < n; i++) {
-        int64_t at = t + f[i].latency;
-        int64_t *r = &ready[f[i].following];
-        *r = at > *r ? at : *r;
+    const int64_t *restrict lat = tm->after[level][cmd];
+    for (int f = 0; f < CS_DRAM_NCMDS; f++) {
+        int64_t at = t + lat[f];
+        ready[f] = at > ready[f] ? at : ready[f];
     }
     uint32_t depth = tm->history[level][cmd];
     if (!depth)
@@ -52,7 +51,17 @@ static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd c
     }
 }
 
-void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int bank, uint32_t row, int64_t t)
+/* Compiled for AVX-512, AVX2 and baseline x86-64, chosen at load time (GCC
+ * target_clones): the rule updates are element-wise maxima over 64-bit
+ * lanes. Off under sanitizers, whose instrumentation does not support
+ * ifunc. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CS__DEVICE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CS__DEVICE_CLONES
+#endif
+
+CS__DEVICE_CLONES void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int bank, uint32_t row, int64_t t)
 {
     const cs__timing *tm = dev->timing;
     cs__node_issue(tm, CS__LEVEL_CHANNEL, cmd, dev->ch_ready, dev->ch_hist, t);

@@ -2,6 +2,7 @@
  * over them, the address mapping inside a channel, and the public API. */
 #include "dram_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,14 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
     d->chan_bits = cs__log2(cfg->channels);
     d->addr_mask = cs_dram_capacity_bytes(cfg) - 1;
     d->read_latency = cs_dram_read_latency(cfg);
+    d->write_high = (uint32_t)floor(cfg->write_high_watermark * cfg->write_queue);
+    d->write_low = (uint32_t)ceil(cfg->write_low_watermark * cfg->write_queue);
+    for (uint32_t cmd = 0; cmd < CS_DRAM_NCMDS; cmd++)
+        for (uint32_t b = 0; b < cfg->bank_groups * cfg->banks_per_group; b++) {
+            uint32_t bpg = cfg->banks_per_group, group = (uint32_t)(((1ull << bpg) - 1) << (b / bpg * bpg));
+            d->stale_col[cmd][b] = d->timing.group_delays_column[cmd] ? group : 1u << b;
+            d->stale_row[cmd][b] = d->timing.group_delays_row[cmd] ? group : 1u << b;
+        }
     d->refresh_interval = cfg->refresh == CS_DRAM_REFRESH_ALL_BANK   ? cfg->timing[CS_DRAM_nREFI]
                           : cfg->refresh == CS_DRAM_REFRESH_PER_BANK ? cfg->timing[CS_DRAM_nREFI] /
                                                                            (cfg->bank_groups * cfg->banks_per_group)
@@ -141,6 +150,11 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     if (addr == d->rejected_addr && (int)is_write == d->rejected_write &&
         c->accept_epoch[is_write] == d->rejected_epoch)
         return false;
+    /* A full buffer takes only what the write buffer answers (as in
+     * cs__chan_send): refuse the rest before decoding the address. */
+    const cs__queue *q = is_write ? &c->writeq : &c->readq;
+    if (q->n >= q->cap && !cs__addr_set_has(&c->write_addrs, addr))
+        goto reject;
     cs__chan_idle_to(c, d->clk); /* the channel's idle ticks since it last changed */
     uint64_t x = local >> 5;
     uint32_t bank;
@@ -156,6 +170,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
             d->next_tick = c->next_tick;
         return true;
     }
+reject:
     d->rejected_addr = addr;
     d->rejected_write = is_write;
     d->rejected_epoch = c->accept_epoch[is_write];
@@ -174,15 +189,21 @@ void cs_dram_advance_to(cs_dram *d, uint64_t cycle)
         d->next_tick = c->next_tick;
     } else {
         /* Channels are independent; stepping them in global time order keeps
-         * completion callbacks in cycle order. */
-        while (d->next_tick <= target) {
-            cs__chan *next = &d->chan[0];
-            for (uint32_t i = 1; i < d->nchan; i++)
-                if (d->chan[i].next_tick < next->next_tick)
-                    next = &d->chan[i];
-            cs__chan_tick(next, next->next_tick);
-            cs__update_next_tick(d);
+         * completion callbacks in cycle order. A tick moves only its own
+         * channel's next_tick, and past the cycle, so one pass in channel
+         * order ticks every channel due at the earliest cycle and finds the
+         * next one. */
+        int64_t now = d->next_tick;
+        while (now <= target) {
+            int64_t n = CS__INF;
+            for (cs__chan *c = d->chan, *end = d->chan + d->nchan; c < end; c++) {
+                if (c->next_tick == now)
+                    cs__chan_tick(c, now);
+                n = c->next_tick < n ? c->next_tick : n;
+            }
+            now = n;
         }
+        d->next_tick = now;
     }
     /* Channels with nothing to do stay behind; their idle ticks are counted
      * when they next change or stats are read. */

@@ -30,17 +30,21 @@ typedef struct cs__rule {
 size_t cs__dram_rules(const cs_dram_config *cfg, cs__rule *out);
 
 /* The rules compiled for issue: for each level and preceding command, the
- * window-1 rules as (following, latency) pairs, longest latency kept where
- * the table has duplicates (nBL and nCCDS); the windowed rules (the
- * four-activate window) with the issue history they need. */
+ * window-1 rules as one latency per following command, longest kept where
+ * the table has duplicates (nBL and nCCDS), CS__NO_RULE where it has none,
+ * so issuing applies them as one element-wise max (which vectorizes); the
+ * windowed rules (the four-activate window) as (following, latency) pairs
+ * with the issue history they need. */
 typedef struct cs__follow {
     uint8_t following, window;
     uint32_t latency;
 } cs__follow;
 
+/* t + this is below every ready time (they start at 0): changes none. */
+#define CS__NO_RULE (INT64_MIN / 2)
+
 typedef struct cs__timing {
-    cs__follow after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
-    uint8_t nafter[CS__NLEVELS][CS_DRAM_NCMDS];
+    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
     cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
@@ -176,6 +180,23 @@ typedef struct cs__addr_set {
     uint32_t mask, n;
 } cs__addr_set;
 
+static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
+{
+    return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
+}
+
+static inline bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
+{
+    if (!s->n)
+        return false;
+    for (uint32_t i = cs__addr_hash(s, a);; i = (i + 1) & s->mask) {
+        if (s->v[i] == a)
+            return true;
+        if (s->v[i] == UINT64_MAX)
+            return false;
+    }
+}
+
 /* The scheduler's decision while nothing changes, made right after each
  * issue for the ticks that follow: the earliest cycle each source (active
  * buffer, refresh, read/write buffer) has a command ready, and which request.
@@ -239,6 +260,14 @@ struct cs_dram {
     uint32_t bank_group_bits;
     int64_t read_latency;
     int64_t refresh_interval;
+    /* The write watermarks in requests: for a whole count n, n > high * size
+     * iff n > write_high = floor(high * size), n < low * size iff
+     * n < write_low = ceil(low * size). */
+    uint32_t write_high, write_low;
+    /* Banks whose cached column (stale_col) / ACT-PREpb (stale_row)
+     * readiness goes stale when a command issues at a bank: the bank, or
+     * its whole group if the command delays those there (cs__timing). */
+    uint32_t stale_col[CS_DRAM_NCMDS][CS_DRAM_MAX_BANKS], stale_row[CS_DRAM_NCMDS][CS_DRAM_MAX_BANKS];
     int64_t clk;
     int64_t next_tick;        /* earliest next_tick of the channels */
     uint64_t in_flight;       /* accepted, not yet completed */
