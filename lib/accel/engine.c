@@ -29,6 +29,7 @@ typedef struct cs__urt {
     uint64_t roff;
     uint64_t natoms, done, bytes;
     uint64_t ready_ps;
+    uint64_t need, need_epoch; /* uncached bytes, as of the cache's epoch need_epoch */
     uint8_t state;
     bool generated;
 } cs__urt;
@@ -63,6 +64,7 @@ typedef struct cs__engine {
      * flushed (docs/MODEL.md 4.2). */
     uint64_t *cached[CS__NOPS];
     uint64_t region_atoms[CS__NOPS];
+    uint64_t cache_epoch[3];             /* bumped whenever a class's cache changes */
     uint64_t core_ps, now;
     /* array */
     size_t fold, ev;
@@ -239,6 +241,7 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
 
 static void cs__flush(cs__engine *e, int cls)
 {
+    e->cache_epoch[cls]++;
     for (int op = 0; op < CS__NOPS; op++)
         if (e->cached[op] && cs__class_of((uint8_t)op) == cls)
             memset(e->cached[op], 0, (e->region_atoms[op] / 64 + 2) * sizeof(uint64_t));
@@ -279,7 +282,14 @@ static bool cs__start_units(cs__engine *e)
             if (st->cls != CS__CLS_OFMAP) {
                 const int c = st->cls;
                 bool array_waits = e->waiting_on >= 0 && e->s->units[e->waiting_on].op == (uint8_t)s;
-                uint64_t need = cs__uncached_bytes(e, idx);
+                cs__urt *u = &e->rt[idx];
+                /* a unit waiting for room is asked again on every pass: count
+                 * its uncached atoms only when the cache has changed */
+                if (u->need_epoch != e->cache_epoch[c] + 1) {
+                    u->need = cs__uncached_bytes(e, idx);
+                    u->need_epoch = e->cache_epoch[c] + 1;
+                }
+                uint64_t need = u->need;
                 if (e->onchip[c] + need > e->cap[c]) {
                     /* room only by flushing: then every atom is needed again */
                     if (e->occ[c] && e->occ[c] + e->rt[idx].bytes > e->cap[c] && !array_waits)
@@ -290,6 +300,8 @@ static bool cs__start_units(cs__engine *e)
                     e->failed = true;
                     return false;
                 }
+                if (e->rt[idx].bytes)
+                    e->cache_epoch[c]++;
                 e->occ[c] += e->rt[idx].bytes;
                 e->onchip[c] += e->rt[idx].bytes;
             }
