@@ -183,15 +183,15 @@ void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, cons
 /* Per-tile statistics of one threshold: zero[k] = zero rows of feature k in a
  * completed tile of `height` rows. Adds 1 to tiles_zero[k] for every zero
  * column and to the non-zero-row histogram at bin height - zero[k] for every
- * column; returns the number of zero columns. Runs of equal counts are the
- * common case (all-dense or all-zero columns), and consecutive increments of
- * one counter serialise on store-to-load forwarding, so columns go
- * round-robin to CS__HIST_COPIES interleaved copies of the histogram
- * (`bins` apart), which the caller sums. Tried and measured slower here:
- * counting the two extreme bins with vector compares and compressing the
- * rest (mispredicted variable-length loops on GELU data). */
-CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
-                                   uint64_t *hist, size_t bins)
+ * column; returns the number of zero columns. In the scalar version runs of
+ * equal counts are the common case (all-dense or all-zero columns), and
+ * consecutive increments of one counter serialise on store-to-load
+ * forwarding, so columns go round-robin to CS__HIST_COPIES interleaved copies
+ * of the histogram (`bins` apart), which the caller sums. Tried and measured
+ * slower here: counting the two extreme bins with vector compares and
+ * compressing the rest (mispredicted variable-length loops on GELU data). */
+static uint64_t cs__tile_stats_scalar(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
+                                      uint64_t *hist, size_t bins)
 {
     uint64_t zc = 0;
     for (size_t k = 0; k < nk; k++) { /* vectorised by the compiler */
@@ -206,4 +206,54 @@ CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t hei
     for (; k < nk; k++)
         hist[height - zero[k]]++;
     return zc;
+}
+
+#if CS__HAVE_X86_DISPATCH
+/* Short tiles (few bins) with AVX-512: the counts narrowed to bytes, 64 at a
+ * time, and each bin counted with one compare and a popcount, about a third
+ * of the work of a scalar increment per column when there are at most
+ * CS__VECTOR_BINS bins. */
+#define CS__VECTOR_BINS 24
+__attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
+cs__tile_stats_avx512(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist)
+{
+    uint64_t counts[CS__VECTOR_BINS + 1] = {0};
+    const __m512i vh = _mm512_set1_epi32((int)height);
+    uint64_t zc = 0;
+    size_t k = 0;
+    for (; k + 64 <= nk; k += 64) {
+        __m128i q[4];
+        for (int i = 0; i < 4; i++) {
+            __m512i v = _mm512_loadu_si512(zero + k + 16 * i);
+            __mmask16 z = _mm512_cmpeq_epi32_mask(v, vh);
+            if (z) {
+                for (int j = 0; j < 16; j++)
+                    tiles_zero[k + 16 * i + (size_t)j] += (z >> j) & 1;
+                zc += (uint64_t)__builtin_popcount(z);
+            }
+            q[i] = _mm512_cvtepi32_epi8(_mm512_sub_epi32(vh, v)); /* non-zero rows, <= height */
+        }
+        __m512i nz = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
+        nz = _mm512_inserti32x4(nz, q[2], 2);
+        nz = _mm512_inserti32x4(nz, q[3], 3);
+        for (uint32_t b = 0; b <= height; b++)
+            counts[b] += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)));
+    }
+    for (uint32_t b = 0; b <= height; b++)
+        hist[b] += counts[b];
+    return zc + cs__tile_stats_scalar(zero + k, nk - k, height, tiles_zero + k, hist, (size_t)height + 1);
+}
+#endif
+
+uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+                        size_t bins)
+{
+#if CS__HAVE_X86_DISPATCH
+    static int have_avx512 = -1;
+    if (have_avx512 < 0)
+        have_avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+    if (have_avx512 && height <= CS__VECTOR_BINS && nk >= 64)
+        return cs__tile_stats_avx512(zero, nk, height, tiles_zero, hist);
+#endif
+    return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
 }
