@@ -29,6 +29,7 @@ typedef struct cs__urt {
     uint64_t roff;
     uint64_t natoms, done, bytes;
     uint64_t ready_ps;
+    uint64_t need_bytes, need_epoch; /* cs__uncached_bytes as of cache_epoch[op] + 1 = need_epoch */
     uint8_t state;
     bool generated;
 } cs__urt;
@@ -62,6 +63,7 @@ typedef struct cs__engine {
      * unit fetches only atoms not there; when the SRAM is full the cache is
      * flushed (docs/MODEL.md 4.2). */
     uint64_t *cached[CS__NOPS];
+    uint64_t cache_epoch[CS__NOPS];      /* counts changes of cached[op] */
     uint64_t region_atoms[CS__NOPS];
     uint64_t core_ps, now;
     /* array */
@@ -180,17 +182,22 @@ static bool cs__generate(cs__engine *e, uint32_t idx)
 
 static int cs__class_of(uint8_t op) { return op == CS__OP_B ? CS__CLS_FILTER : op == CS__OP_C ? CS__CLS_OFMAP : CS__CLS_IFMAP; }
 
-/* Bytes of the unit's atoms not in the cache. */
-static uint64_t cs__uncached_bytes(const cs__engine *e, uint32_t idx)
+/* Bytes of the unit's atoms not in the cache. A unit waiting for room asks
+ * on every pass of the engine: the count is kept until the cache changes. */
+static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
 {
-    const cs__urt *u = &e->rt[idx];
+    cs__urt *u = &e->rt[idx];
     const uint8_t op = e->s->units[idx].op;
+    if (u->need_epoch == e->cache_epoch[op] + 1)
+        return u->need_bytes;
     const uint64_t *bits = e->cached[op], base = e->lc->base[op] / CS_ATOM_BYTES;
     uint64_t n = 0;
     for (size_t i = 0; i < u->nruns; i++)
         for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++)
             n += !(bits[(a - base) / 64] >> ((a - base) % 64) & 1);
-    return n * CS_ATOM_BYTES;
+    u->need_bytes = n * CS_ATOM_BYTES;
+    u->need_epoch = e->cache_epoch[op] + 1;
+    return u->need_bytes;
 }
 
 /* Keeps only the unit's atoms not in the cache, and caches them. */
@@ -232,6 +239,8 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
     u->runs = out;
     u->nruns = k;
     u->cap = cap;
+    if (n)
+        e->cache_epoch[op]++;
     u->natoms = n;
     u->bytes = n * CS_ATOM_BYTES;
     return true;
@@ -240,8 +249,10 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
 static void cs__flush(cs__engine *e, int cls)
 {
     for (int op = 0; op < CS__NOPS; op++)
-        if (e->cached[op] && cs__class_of((uint8_t)op) == cls)
+        if (e->cached[op] && cs__class_of((uint8_t)op) == cls) {
             memset(e->cached[op], 0, (e->region_atoms[op] / 64 + 2) * sizeof(uint64_t));
+            e->cache_epoch[op]++;
+        }
     e->onchip[cls] = e->occ[cls]; /* what is in flight stays until released */
 }
 
