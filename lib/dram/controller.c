@@ -352,9 +352,14 @@ static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, 
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    for (uint32_t m = q->stale_hit; m; m &= m - 1)
+    /* A bank without requests has no candidate: refreshing it would only
+     * clear its bits. */
+    q->hit_banks &= q->nonempty;
+    q->act_banks &= q->nonempty;
+    q->pre_banks &= q->nonempty;
+    for (uint32_t m = q->stale_hit & q->nonempty; m; m &= m - 1)
         cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
-    for (uint32_t m = q->stale_other; m; m &= m - 1)
+    for (uint32_t m = q->stale_other & q->nonempty; m; m &= m - 1)
         cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
     q->stale_hit = q->stale_other = 0;
     cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
