@@ -29,7 +29,7 @@ typedef struct cs__urt {
     uint64_t roff;
     uint64_t natoms, done, bytes;
     uint64_t ready_ps;
-    uint64_t need, need_epoch; /* uncached bytes, as of the cache's epoch need_epoch */
+    uint64_t need_bytes, need_epoch; /* cs__uncached_bytes as of cache_epoch[op] + 1 = need_epoch */
     uint8_t state;
     bool generated;
 } cs__urt;
@@ -63,8 +63,8 @@ typedef struct cs__engine {
      * unit fetches only atoms not there; when the SRAM is full the cache is
      * flushed (docs/MODEL.md 4.2). */
     uint64_t *cached[CS__NOPS];
+    uint64_t cache_epoch[CS__NOPS];      /* counts changes of cached[op] */
     uint64_t region_atoms[CS__NOPS];
-    uint64_t cache_epoch[3];             /* bumped whenever a class's cache changes */
     uint64_t core_ps, now;
     /* array */
     size_t fold, ev;
@@ -182,17 +182,22 @@ static bool cs__generate(cs__engine *e, uint32_t idx)
 
 static int cs__class_of(uint8_t op) { return op == CS__OP_B ? CS__CLS_FILTER : op == CS__OP_C ? CS__CLS_OFMAP : CS__CLS_IFMAP; }
 
-/* Bytes of the unit's atoms not in the cache. */
-static uint64_t cs__uncached_bytes(const cs__engine *e, uint32_t idx)
+/* Bytes of the unit's atoms not in the cache. A unit waiting for room asks
+ * on every pass of the engine: the count is kept until the cache changes. */
+static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
 {
-    const cs__urt *u = &e->rt[idx];
+    cs__urt *u = &e->rt[idx];
     const uint8_t op = e->s->units[idx].op;
+    if (u->need_epoch == e->cache_epoch[op] + 1)
+        return u->need_bytes;
     const uint64_t *bits = e->cached[op], base = e->lc->base[op] / CS_ATOM_BYTES;
     uint64_t n = 0;
     for (size_t i = 0; i < u->nruns; i++)
         for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++)
             n += !(bits[(a - base) / 64] >> ((a - base) % 64) & 1);
-    return n * CS_ATOM_BYTES;
+    u->need_bytes = n * CS_ATOM_BYTES;
+    u->need_epoch = e->cache_epoch[op] + 1;
+    return u->need_bytes;
 }
 
 /* Keeps only the unit's atoms not in the cache, and caches them. */
@@ -234,6 +239,8 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
     u->runs = out;
     u->nruns = k;
     u->cap = cap;
+    if (n)
+        e->cache_epoch[op]++;
     u->natoms = n;
     u->bytes = n * CS_ATOM_BYTES;
     return true;
@@ -241,10 +248,11 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
 
 static void cs__flush(cs__engine *e, int cls)
 {
-    e->cache_epoch[cls]++;
     for (int op = 0; op < CS__NOPS; op++)
-        if (e->cached[op] && cs__class_of((uint8_t)op) == cls)
+        if (e->cached[op] && cs__class_of((uint8_t)op) == cls) {
             memset(e->cached[op], 0, (e->region_atoms[op] / 64 + 2) * sizeof(uint64_t));
+            e->cache_epoch[op]++;
+        }
     e->onchip[cls] = e->occ[cls]; /* what is in flight stays until released */
 }
 
@@ -282,14 +290,7 @@ static bool cs__start_units(cs__engine *e)
             if (st->cls != CS__CLS_OFMAP) {
                 const int c = st->cls;
                 bool array_waits = e->waiting_on >= 0 && e->s->units[e->waiting_on].op == (uint8_t)s;
-                cs__urt *u = &e->rt[idx];
-                /* a unit waiting for room is asked again on every pass: count
-                 * its uncached atoms only when the cache has changed */
-                if (u->need_epoch != e->cache_epoch[c] + 1) {
-                    u->need = cs__uncached_bytes(e, idx);
-                    u->need_epoch = e->cache_epoch[c] + 1;
-                }
-                uint64_t need = u->need;
+                uint64_t need = cs__uncached_bytes(e, idx);
                 if (e->onchip[c] + need > e->cap[c]) {
                     /* room only by flushing: then every atom is needed again */
                     if (e->occ[c] && e->occ[c] + e->rt[idx].bytes > e->cap[c] && !array_waits)
@@ -300,8 +301,6 @@ static bool cs__start_units(cs__engine *e)
                     e->failed = true;
                     return false;
                 }
-                if (e->rt[idx].bytes)
-                    e->cache_epoch[c]++;
                 e->occ[c] += e->rt[idx].bytes;
                 e->onchip[c] += e->rt[idx].bytes;
             }

@@ -135,20 +135,47 @@ static uint64_t cs__rank(const cs__layout_ctx *c, uint64_t t, uint64_t k)
     return c->word_rank[t * words + k / 64] + (uint64_t)__builtin_popcountll(w & ((1ull << (k % 64)) - 1));
 }
 
+/* The maximal runs of consecutive columns in klist[j0, j1) as (first, length)
+ * pairs, the same for every row a unit covers; NULL when out of memory. */
+static cs__iv *cs__k_runs(const uint32_t *klist, uint64_t j0, uint64_t j1, size_t *n)
+{
+    cs__iv *r = malloc((j1 > j0 ? j1 - j0 : 1) * sizeof *r);
+    *n = 0;
+    if (!r)
+        return NULL;
+    for (uint64_t j = j0; j < j1;) {
+        uint64_t k = klist[j], run = 1;
+        while (j + run < j1 && klist[j + run] == k + run)
+            run++;
+        r[(*n)++] = (cs__iv){k, run};
+        j += run;
+    }
+    return r;
+}
+
+/* Each row of [r0, r1) holds the column runs at base + (row * stride + first) * es. */
+static void cs__rows_of_runs(cs__ivs *iv, const uint32_t *klist, uint64_t j0, uint64_t j1, uint64_t r0, uint64_t r1,
+                             uint64_t base, uint64_t stride, uint64_t es)
+{
+    size_t n;
+    cs__iv *runs = cs__k_runs(klist, j0, j1, &n);
+    if (!runs) {
+        iv->oom = true;
+        return;
+    }
+    for (uint64_t r = r0; r < r1; r++)
+        for (size_t i = 0; i < n; i++)
+            cs__iv_add(iv, base + (r * stride + runs[i].lo) * es, runs[i].hi * es);
+    free(runs);
+}
+
 static void cs__a_intervals(const cs__layout_ctx *c, const cs__unit *u, cs__ivs *iv)
 {
     const cs_layer *l = c->l;
     const uint64_t es = c->es, K = l->K, M = l->M, base = c->base[CS__OP_A];
     switch (c->layout) {
     case CS_LAYOUT_ROW:
-        for (uint64_t m = u->m0; m < u->m1; m++)
-            for (uint64_t j = u->j0; j < u->j1;) {
-                uint64_t k = u->klist[j], run = 1;
-                while (j + run < u->j1 && u->klist[j + run] == k + run)
-                    run++;
-                cs__iv_add(iv, base + (m * K + k) * es, run * es);
-                j += run;
-            }
+        cs__rows_of_runs(iv, u->klist, u->j0, u->j1, u->m0, u->m1, base, K, es);
         break;
     case CS_LAYOUT_COL:
         for (uint64_t j = u->j0; j < u->j1; j++)
@@ -185,14 +212,7 @@ static void cs__b_intervals(const cs__layout_ctx *c, const cs__unit *u, cs__ivs 
             cs__iv_add(iv, base + (u->klist[j] * N + u->n0) * es, (u->n1 - u->n0) * es);
         return;
     }
-    for (uint64_t n = u->n0; n < u->n1; n++) /* [N, K] as torch.nn.Linear stores it */
-        for (uint64_t j = u->j0; j < u->j1;) {
-            uint64_t k = u->klist[j], run = 1;
-            while (j + run < u->j1 && u->klist[j + run] == k + run)
-                run++;
-            cs__iv_add(iv, base + (n * K + k) * es, run * es);
-            j += run;
-        }
+    cs__rows_of_runs(iv, u->klist, u->j0, u->j1, u->n0, u->n1, base, K, es); /* [N, K] as torch.nn.Linear stores it */
 }
 
 cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_run **runs, size_t *nruns,

@@ -352,9 +352,14 @@ static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, 
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    for (uint32_t m = q->stale_hit; m; m &= m - 1)
+    /* A bank without requests has no candidate: refreshing it would only
+     * clear its bits. */
+    q->hit_banks &= q->nonempty;
+    q->act_banks &= q->nonempty;
+    q->pre_banks &= q->nonempty;
+    for (uint32_t m = q->stale_hit & q->nonempty; m; m &= m - 1)
         cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
-    for (uint32_t m = q->stale_other; m; m &= m - 1)
+    for (uint32_t m = q->stale_other & q->nonempty; m; m &= m - 1)
         cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
     q->stale_hit = q->stale_other = 0;
     cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
@@ -539,6 +544,8 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
         c->activeq.n++;
         c->activeq.slot[bank] = slot;
         c->activeq.order[bank] = c->next_promotion++;
+        c->activeq.arrive[bank] = r->arrive;
+        c->activeq.col[bank] = r->is_write ? CS_DRAM_WR : CS_DRAM_RD;
         c->activeq.stale |= 1u << bank;
     }
     if (cs__changes_bank_state(cmd))
@@ -584,7 +591,7 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     cs__active_queue *a = &c->activeq;
     for (uint32_t m = a->stale & a->banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs_dram_cmd col = c->pool[a->slot[bank]].is_write ? CS_DRAM_WR : CS_DRAM_RD;
+        cs_dram_cmd col = (cs_dram_cmd)a->col[bank];
         a->local_ready[bank] =
             cs__max64(c->dev.bg_ready[bank >> c->dev.bank_bits][col], c->dev.bank_ready[bank][col]);
     }
@@ -593,14 +600,14 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     uint64_t plan_order = UINT64_MAX;
     for (uint32_t m = a->banks; m; m &= m - 1) {
         uint32_t bank = (uint32_t)__builtin_ctz(m);
-        const cs__req *r = &c->pool[a->slot[bank]];
-        int64_t channel = c->dev.ch_ready[r->is_write ? CS_DRAM_WR : CS_DRAM_RD];
+        int64_t arrive = a->arrive[bank];
+        int64_t channel = c->dev.ch_ready[a->col[bank]];
         int64_t when = cs__max64(cs__max64(channel, a->local_ready[bank]), t);
-        bool older = r->arrive < plan_arrive || (r->arrive == plan_arrive && a->order[bank] < plan_order);
+        bool older = arrive < plan_arrive || (arrive == plan_arrive && a->order[bank] < plan_order);
         if (when < p.t_active || (when == p.t_active && older)) {
             p.t_active = when;
             p.active_bank = (int32_t)bank;
-            plan_arrive = r->arrive;
+            plan_arrive = arrive;
             plan_order = a->order[bank];
         }
     }
@@ -823,6 +830,11 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
             }
         }
     }
-    c->next_tick = cs__next_tick(c);
+    /* c->next_tick was cs__next_tick(c) (and is after c->clk); of its terms
+     * only the plan changed: invalid (next cycle) or an earlier t_rw. */
+    if (!c->plan.valid)
+        c->next_tick = c->clk + 1;
+    else if (c->plan.t_rw < c->next_tick)
+        c->next_tick = c->plan.t_rw;
     return true;
 }

@@ -159,6 +159,8 @@ typedef struct cs__active_queue {
     uint16_t slot[CS_DRAM_MAX_BANKS];
     uint64_t order[CS_DRAM_MAX_BANKS]; /* promotion order: Ramulator's list order, for equal arrivals */
     int64_t local_ready[CS_DRAM_MAX_BANKS];
+    int64_t arrive[CS_DRAM_MAX_BANKS]; /* the request's, kept here for the scheduler */
+    uint8_t col[CS_DRAM_MAX_BANKS];    /* its column command, RD or WR */
 } cs__active_queue;
 
 /* Completions waiting for their cycle, in cycle order. */
