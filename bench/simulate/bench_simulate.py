@@ -55,12 +55,13 @@ def main():
             cycles += c
             requests += q
             runs += len(d["runs"])
-            print(f"  {layout:8s} {best:7.2f} s  {c / best / 1e6:8.1f} M simulated cycles/s  "
-                  f"{q / best / 1e6:6.2f} M DRAM requests/s  stall share dense {stall[False]:.1%}, skip {stall[True]:.1%}")
+            print(f"  {layout:8s} {best:7.2f} s  {c / best / 1e6:8.1f} M result cycles/s  "
+                  f"{q / best / 1e6:6.2f} M result requests/s  stall share dense {stall[False]:.1%}, skip {stall[True]:.1%}")
     print(f"bench/simulate: SD v1.5 FFN step, {runs} runs (32 GEMMs x {len(opt.layouts.split(','))} layouts x dense/skip)"
           f" on the default machine: {total_wall:.2f} s wall (target < 10 s), "
-          f"{cycles / total_wall / 1e6:.1f} M simulated cycles/s, {requests / total_wall / 1e6:.2f} M requests/s, "
-          f"{requests / 1e6:.0f} M requests in all")
+          f"{cycles / total_wall / 1e6:.1f} M result cycles/s, {requests / total_wall / 1e6:.2f} M result requests/s, "
+          f"{requests / 1e6:.0f} M requests in the results (runs identical to another are simulated once and "
+          f"copied, docs/MODEL.md 4.6, so fewer are simulated)")
 
 
 if __name__ == "__main__":
