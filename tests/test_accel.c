@@ -10,17 +10,6 @@
 
 static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static cs_layer gemm(uint64_t M, uint64_t N, uint64_t K)
-{
-    cs_layer l;
-    memset(&l, 0, sizeof l);
-    l.name = "g";
-    l.M = M, l.N = N, l.K = K;
-    l.H = M, l.W = K, l.Fh = 1, l.Fw = K, l.C = 1, l.Sh = l.Sw = 1, l.Ho = M, l.Wo = 1;
-    l.nm_n = l.nm_m = 1;
-    return l;
-}
-
 /* Random mask: each (tile, column) non-zero with probability p, plus whole
  * dead columns. */
 static cs_colmask random_mask(uint64_t rows, uint64_t K, uint32_t h, double p, uint64_t *st)
@@ -59,7 +48,7 @@ Test(accel, ideal_memory_equals_compute_model)
         uint64_t M = 1 + cs_test_rand(&st) % 300, N = 1 + cs_test_rand(&st) % 200, K = 1 + cs_test_rand(&st) % 300;
         cs_machine m;
         machine(&m, R, C, (cs_dataflow)(n % 3), CS_MEM_IDEAL);
-        cs_layer l = gemm(M, N, K);
+        cs_layer l = cs_test_gemm(M, N, K);
         uint64_t h = cs_skip_tile_rows(&m.array, &l, &m.skip);
         cs_colmask sk = random_mask(M, K, (uint32_t)h, 0.3, &st);
         cs_colmask lm = random_mask(M, K, (uint32_t)cs_accel_layout_tile_rows(&m, &l), 0.3, &st);
@@ -93,7 +82,7 @@ Test(accel, invariants_with_finite_bandwidth)
         cs_machine m;
         machine(&m, R, C, (cs_dataflow)(n % 3), CS_MEM_BANDWIDTH);
         m.bandwidth_gbps = 2 + (double)(cs_test_rand(&st) % 60);
-        cs_layer l = gemm(M, N, K);
+        cs_layer l = cs_test_gemm(M, N, K);
         uint64_t h = cs_skip_tile_rows(&m.array, &l, &m.skip), hl = cs_accel_layout_tile_rows(&m, &l);
         cs_colmask sk = random_mask(M, K, (uint32_t)h, 0.25, &st);
         cs_colmask lm = random_mask(M, K, (uint32_t)hl, 0.25, &st);
@@ -136,7 +125,7 @@ Test(accel, no_zeros_means_skipping_changes_nothing)
     for (int n = 0; n < 24; n++) {
         cs_machine m;
         machine(&m, 16, 16, (cs_dataflow)(n % 3), n % 2 ? CS_MEM_BANDWIDTH : CS_MEM_IDEAL);
-        cs_layer l = gemm(40 + cs_test_rand(&st) % 200, 8 + cs_test_rand(&st) % 100, 8 + cs_test_rand(&st) % 100);
+        cs_layer l = cs_test_gemm(40 + cs_test_rand(&st) % 200, 8 + cs_test_rand(&st) % 100, 8 + cs_test_rand(&st) % 100);
         uint64_t h = cs_skip_tile_rows(&m.array, &l, &m.skip);
         cs_colmask full;
         memset(&full, 0, sizeof full);
@@ -173,7 +162,7 @@ Test(accel, layouts_fetch_exact_atoms)
     cs_error err;
     cs_machine m;
     machine(&m, 16, 16, CS_DATAFLOW_WS, CS_MEM_IDEAL);
-    cs_layer l = gemm(64, 16, 16);
+    cs_layer l = cs_test_gemm(64, 16, 16);
     cs_colmask one;
     memset(&one, 0, sizeof one);
     one.rows = 64, one.features = 16, one.tile_rows = 64, one.tiles = 1, one.words_per_tile = 1;
@@ -221,7 +210,7 @@ Test(accel, same_run_means_same_result)
         cs_machine m;
         machine(&m, 16, 16, (cs_dataflow)(n % 3), n < 3 ? CS_MEM_BANDWIDTH : CS_MEM_GDDR6);
         m.channels = 2;
-        cs_layer a = gemm(96, 40, 80), b = a, c = gemm(96, 40, 81);
+        cs_layer a = cs_test_gemm(96, 40, 80), b = a, c = cs_test_gemm(96, 40, 81);
         b.name = "other";
         uint64_t hs = cs_skip_tile_rows(&m.array, &a, &m.skip), hl = cs_accel_layout_tile_rows(&m, &a);
         cs_colmask ks = random_mask(a.M, a.K, (uint32_t)hs, 0.5, &st);
@@ -287,7 +276,7 @@ Test(accel, full_mask_is_no_mask)
         m.channels = 2;
         m.skip.policy = n % 8 < 4 ? CS_SKIP_COMPACT : CS_SKIP_FOLD;
         m.skip.ws_token_block = n >= 12 ? 32 : 0;
-        cs_layer l = gemm(40 + cs_test_rand(&st) % 100, 8 + cs_test_rand(&st) % 60, 8 + cs_test_rand(&st) % 140);
+        cs_layer l = cs_test_gemm(40 + cs_test_rand(&st) % 100, 8 + cs_test_rand(&st) % 60, 8 + cs_test_rand(&st) % 140);
         uint64_t hs = cs_skip_tile_rows(&m.array, &l, &m.skip), hl = cs_accel_layout_tile_rows(&m, &l);
         cs_colmask ks = full_mask(l.M, l.K, (uint32_t)hs), kl = full_mask(l.M, l.K, (uint32_t)hl);
         cs_colmask kz = random_mask(l.M, l.K, (uint32_t)hs, 0.5, &st);

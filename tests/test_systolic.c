@@ -10,22 +10,10 @@
 
 static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static cs_layer gemm(uint64_t M, uint64_t N, uint64_t K)
-{
-    cs_topology t = {0};
-    cs_error err;
-    cr_assert_eq(cs_topology_add_gemm(&t, "g", M, N, K, &err), CS_OK);
-    cs_layer l = t.layers[0];
-    l.name = "g";
-    free(t.layers[0].name);
-    free(t.layers);
-    return l;
-}
-
 Test(systolic, scalesim_worked_examples)
 {
     /* docs: M=128, K=256, N=64 on 32x32: OS 2543, WS 3551, IS 5055; WS 128x128: 1019 */
-    cs_layer l = gemm(128, 64, 256);
+    cs_layer l = cs_test_gemm(128, 64, 256);
     const cs_dataflow dfs[] = {CS_DATAFLOW_OS, CS_DATAFLOW_WS, CS_DATAFLOW_IS};
     const uint64_t want[] = {2543, 3551, 5055};
     cs_error err;
@@ -54,7 +42,7 @@ Test(systolic, closed_forms_on_random_shapes)
         cs_dataflow df = (cs_dataflow)(cs_test_rand(&st) % 3);
         cs_array_config cfg;
         cs_array_config_init(&cfg, R, C, df);
-        cs_layer l = gemm(M, N, K);
+        cs_layer l = cs_test_gemm(M, N, K);
         cs_compute_stats s;
         cr_assert_eq(cs_systolic_dense(&cfg, &l, &s, &err), CS_OK);
         /* Written independently: spatial dims and the per-fold length. */
@@ -105,7 +93,7 @@ Test(systolic, skip_os_hand_answer)
      * columns, tile 1 none: only fold (0, 0) runs, for R + C + 3 - 2 = 9 rows. */
     cs_array_config cfg;
     cs_array_config_init(&cfg, 4, 4, CS_DATAFLOW_OS);
-    cs_layer l = gemm(8, 4, 10);
+    cs_layer l = cs_test_gemm(8, 4, 10);
     const char *tiles[] = {"1001000100", "0000000000"};
     cs_colmask m = make_mask(8, 10, 4, tiles);
     cs_skip_stats s;
@@ -130,7 +118,7 @@ Test(systolic, skip_ws_hand_answer)
      * 2R + C + M - 2 = 16 rows, for each of 2 column folds. */
     cs_array_config cfg;
     cs_array_config_init(&cfg, 4, 4, CS_DATAFLOW_WS);
-    cs_layer l = gemm(6, 5, 10);
+    cs_layer l = cs_test_gemm(6, 5, 10);
     const char *tiles[] = {"1100010011"};
     cs_colmask m = make_mask(6, 10, 6, tiles);
     cs_skip_stats s;
@@ -162,7 +150,7 @@ Test(systolic, skip_is_hand_answer)
      * fold: 2R + C + N - 2 = 15 rows. */
     cs_array_config cfg;
     cs_array_config_init(&cfg, 4, 2, CS_DATAFLOW_IS);
-    cs_layer l = gemm(3, 7, 9);
+    cs_layer l = cs_test_gemm(3, 7, 9);
     const char *tiles[] = {"111110000", "000000000"};
     cs_colmask m = make_mask(3, 9, 2, tiles);
     cs_skip_stats s;
@@ -183,7 +171,7 @@ Test(systolic, skip_without_zeros_equals_dense)
         uint64_t M = 1 + cs_test_rand(&st) % 200, N = 1 + cs_test_rand(&st) % 200, K = 1 + cs_test_rand(&st) % 200;
         cs_array_config cfg;
         cs_array_config_init(&cfg, R, C, (cs_dataflow)(n % 3));
-        cs_layer l = gemm(M, N, K);
+        cs_layer l = cs_test_gemm(M, N, K);
         uint64_t h = cs_skip_tile_rows(&cfg, &l, NULL);
         cs_colmask m;
         memset(&m, 0, sizeof m);
@@ -216,7 +204,7 @@ Test(systolic, skip_rejects_wrong_mask_and_nm)
 {
     cs_array_config cfg;
     cs_array_config_init(&cfg, 4, 4, CS_DATAFLOW_OS);
-    cs_layer l = gemm(8, 4, 10);
+    cs_layer l = cs_test_gemm(8, 4, 10);
     const char *tiles[] = {"11", "11"};
     cs_colmask m = make_mask(8, 2, 4, tiles);
     cs_skip_stats s;

@@ -169,3 +169,15 @@ uint64_t cs_test_rand(uint64_t *state)
 }
 
 double cs_test_uniform(uint64_t *state) { return (double)(cs_test_rand(state) >> 11) * 0x1.0p-53; }
+
+cs_layer cs_test_gemm(uint64_t M, uint64_t N, uint64_t K)
+{
+    cs_topology t = {0};
+    cs_error err;
+    if (cs_topology_add_gemm(&t, "g", M, N, K, &err) != CS_OK)
+        abort();
+    cs_layer l = t.layers[0];
+    l.name = "g";
+    cs_topology_free(&t);
+    return l;
+}

@@ -3,6 +3,7 @@
 #ifndef CS_TESTUTIL_H
 #define CS_TESTUTIL_H
 
+#include "colscope/systolic.h"
 #include "colscope/tensor.h"
 
 #include <stddef.h>
@@ -32,6 +33,9 @@ typedef struct cs_test_st_tensor {
     size_t nbytes;
 } cs_test_st_tensor;
 void cs_test_write_safetensors(const char *path, const cs_test_st_tensor *t, size_t n);
+
+/* A GEMM layer named "g", lowered as cs_topology_add_gemm lowers one. */
+cs_layer cs_test_gemm(uint64_t M, uint64_t N, uint64_t K);
 
 /* Deterministic pseudo-random numbers (splitmix64). */
 uint64_t cs_test_rand(uint64_t *state);

@@ -2,10 +2,10 @@
 #include "colscope/common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Temporary files still open, so a SIGINT/SIGTERM handler can delete them.
@@ -68,16 +68,25 @@ cs_status cs_outfile_open(cs_outfile *out, const char *path, cs_error *err)
     }
     size_t len = strlen(path);
     out->final_path = strdup(path);
-    out->tmp_path = malloc(len + 16);
+    out->tmp_path = malloc(len + 48);
     if (!out->final_path || !out->tmp_path) {
         free(out->final_path);
         free(out->tmp_path);
         memset(out, 0, sizeof *out);
         return cs_error_set(err, CS_ERUNTIME, "%s: out of memory", path);
     }
-    snprintf(out->tmp_path, len + 16, "%s.tmp.XXXXXX", path);
     cs__install_handlers();
-    int fd = mkstemp(out->tmp_path);
+    /* A name no other process or output of ours uses: pid and a counter,
+     * created exclusively, with the umask's mode like any other result file. */
+    static unsigned counter;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(out->tmp_path, len + 48, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+        fd = open(out->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         int e = errno;
         free(out->final_path);
@@ -86,10 +95,6 @@ cs_status cs_outfile_open(cs_outfile *out, const char *path, cs_error *err)
         return cs_error_set(err, e == ENOENT || e == ENOTDIR || e == EACCES ? CS_EINPUT : CS_ERUNTIME,
                             "%s: cannot create output file: %s", path, strerror(e));
     }
-    /* mkstemp creates 0600; output files are ordinary results. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     cs__pending_add(out->tmp_path);
     out->fp = fdopen(fd, "w");
     if (!out->fp) {

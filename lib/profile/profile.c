@@ -39,12 +39,11 @@ typedef struct cs__prof_worker {
     pthread_t thread;
     int index;
     bool failed;                /* a read error */
-    uint64_t k0, k1, nk;        /* features: all of them */
-    unsigned char *gather_buf;  /* non-contiguous layouts: chunk_rows x features */
-    uint32_t *tile_zero;        /* [T][nk]: zero rows in the current base tile */
-    uint32_t *h_zero;           /* [H][T][nk]: zero rows in the current tile of each height */
-    uint64_t *chan_zero;        /* [T][nk]: zero rows per channel, whole tensor */
-    uint64_t *chan_zero_tiles;  /* [T][H][nk]: tiles whose column is zero */
+    unsigned char *gather_buf;  /* read_rows x features: the piece being counted */
+    uint32_t *tile_zero;        /* [T][F]: zero rows in the current base tile */
+    uint32_t *h_zero;           /* [H][T][F]: zero rows in the current tile of each height */
+    uint64_t *chan_zero;        /* [T][F]: zero rows per channel, whole tensor */
+    uint64_t *chan_zero_tiles;  /* [T][H][F]: tiles whose column is zero */
     uint64_t *hist;             /* [T][H][CS__HIST_COPIES][h + 1 bins], at hist_off * CS__HIST_COPIES */
     uint64_t *zero_cols;        /* [T][H] */
 } cs__prof_worker;
@@ -145,7 +144,7 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
                               size_t zstride)
 {
     const cs__prof_job *job = w->job;
-    const uint64_t nk = w->nk;
+    const uint64_t nk = job->view->features;
     const uint64_t tile = (end - 1) / job->heights[hi];
     for (int t = 0; t < job->T; t++) {
         const uint32_t *hz = zero + (size_t)t * zstride;
@@ -155,11 +154,9 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
         if (job->masks) {
             cs_colmask *m = &job->masks[t * job->H + hi];
             uint64_t *mbits = m->bits + tile * m->words_per_tile;
-            for (uint64_t kk = 0; kk < nk; kk++)
-                if (hz[kk] != tile_height) {
-                    uint64_t f = w->k0 + kk;
+            for (uint64_t f = 0; f < nk; f++)
+                if (hz[f] != tile_height)
                     mbits[f / 64] |= 1ull << (f % 64);
-                }
         }
     }
 }
@@ -173,7 +170,7 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
 CS__CLONES static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
 {
     const cs__prof_job *job = w->job;
-    const uint64_t nk = w->nk, rows = job->view->rows;
+    const uint64_t nk = job->view->features, rows = job->view->rows;
     const size_t n = (size_t)job->T * nk;
     bool completed[CS_PROFILE_MAX_TILE_HEIGHTS];
     for (int i = 0; i < job->H; i++) {
@@ -443,18 +440,16 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         cs__prof_worker *w = &workers[i];
         w->job = &job;
         w->index = i;
-        w->k0 = 0;
-        w->k1 = w->nk = F;
         size_t nk = (size_t)F;
-        if (!(w->gather_buf = malloc(job.read_rows * row_bytes)))
-            ok = false;
+        w->gather_buf = malloc(job.read_rows * row_bytes);
         w->tile_zero = calloc((size_t)T * nk, sizeof *w->tile_zero);
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
         w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
         w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
-        ok = w->tile_zero && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist && w->zero_cols;
+        ok = w->gather_buf && w->tile_zero && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist &&
+             w->zero_cols;
     }
     if (!ok) {
         rc = cs_error_set(err, CS_ERUNTIME, "%s: out of memory profiling a [%llu x %llu] tensor", t->file,
