@@ -190,7 +190,7 @@ void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, cons
  * of the histogram (`bins` apart), which the caller sums. Tried and measured
  * slower here: counting the two extreme bins with vector compares and
  * compressing the rest (mispredicted variable-length loops on GELU data). */
-static uint64_t cs__tile_stats_scalar(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
+CS__ALWAYS_INLINE uint64_t cs__tile_stats_scalar(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
                                       uint64_t *hist, size_t bins)
 {
     uint64_t zc = 0;
@@ -209,43 +209,96 @@ static uint64_t cs__tile_stats_scalar(const uint32_t *zero, size_t nk, uint32_t 
 }
 
 #if CS__HAVE_X86_DISPATCH
-/* Short tiles (few bins) with AVX-512: the counts narrowed to bytes, 64 at a
- * time, and each bin counted with one compare and a popcount, about a third
- * of the work of a scalar increment per column when there are at most
- * CS__VECTOR_BINS bins. */
+/* Short tiles (few bins) with AVX-512: the counts narrowed to bytes, 64
+ * columns at a time. Up to CS__REGISTER_BINS bins (heights up to 16, the
+ * usual base tile), each bin has a register of 64 byte counters that a
+ * compare and a masked subtract advance, and the counters are summed once
+ * per call (or every 255 groups, before a byte can overflow): about 2
+ * instructions per bin and 64 columns. Taller short tiles count each bin
+ * with a compare and a popcount (4 instructions). Both beat a scalar
+ * increment per column while there are at most CS__VECTOR_BINS bins. */
 #define CS__VECTOR_BINS 24
-__attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
-cs__tile_stats_avx512(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist)
+#define CS__REGISTER_BINS 17
+
+/* The non-zero rows (height - zero[k]) of 64 columns as bytes; counts the
+ * zero columns into tiles_zero and *zc. */
+__attribute__((target("avx512f,avx512bw,popcnt"), always_inline)) static inline __m512i
+cs__nonzero_bytes(const uint32_t *zero, __m512i vh, uint64_t *tiles_zero, uint64_t *zc)
 {
+    const __m512i one = _mm512_set1_epi64(1);
+    __m128i q[4];
+    for (int i = 0; i < 4; i++) {
+        __m512i v = _mm512_loadu_si512(zero + 16 * i);
+        __mmask16 z = _mm512_cmpeq_epi32_mask(v, vh);
+        if (z) {
+            uint64_t *tz = tiles_zero + 16 * i;
+            _mm512_storeu_si512(tz, _mm512_mask_add_epi64(_mm512_loadu_si512(tz), (__mmask8)z, _mm512_loadu_si512(tz), one));
+            _mm512_storeu_si512(tz + 8, _mm512_mask_add_epi64(_mm512_loadu_si512(tz + 8), (__mmask8)(z >> 8),
+                                                             _mm512_loadu_si512(tz + 8), one));
+            *zc += (uint64_t)__builtin_popcount(z);
+        }
+        q[i] = _mm512_cvtepi32_epi8(_mm512_sub_epi32(vh, v)); /* non-zero rows, <= height */
+    }
+    __m512i nz = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
+    nz = _mm512_inserti32x4(nz, q[2], 2);
+    return _mm512_inserti32x4(nz, q[3], 3);
+}
+
+/* H is a literal at every call site, so the H + 1 counters stay in registers. */
+__attribute__((target("avx512f,avx512bw,popcnt"), always_inline)) static inline uint64_t
+cs__tile_stats_registers(const uint32_t *zero, size_t nk, const uint32_t H, uint64_t *tiles_zero, uint64_t *hist,
+                         size_t bins)
+{
+    __m512i acc[CS__REGISTER_BINS];
+    for (uint32_t b = 0; b <= H; b++)
+        acc[b] = _mm512_setzero_si512();
+    const __m512i vh = _mm512_set1_epi32((int)H), minus_one = _mm512_set1_epi8(-1);
+    uint64_t zc = 0;
+    size_t k = 0;
+    for (unsigned groups = 0; k + 64 <= nk; k += 64) {
+        __m512i nz = cs__nonzero_bytes(zero + k, vh, tiles_zero + k, &zc);
+        for (uint32_t b = 0; b <= H; b++)
+            acc[b] = _mm512_mask_sub_epi8(acc[b], _mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)), acc[b],
+                                          minus_one);
+        if (++groups == 255 || k + 128 > nk) { /* sum the byte counters before they can wrap */
+            for (uint32_t b = 0; b <= H; b++) {
+                hist[b] += (uint64_t)_mm512_reduce_add_epi64(_mm512_sad_epu8(acc[b], _mm512_setzero_si512()));
+                acc[b] = _mm512_setzero_si512();
+            }
+            groups = 0;
+        }
+    }
+    return zc + cs__tile_stats_scalar(zero + k, nk - k, H, tiles_zero + k, hist, bins);
+}
+
+__attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
+cs__tile_stats_avx512(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+                      size_t bins)
+{
+    switch (height) {
+    case 16: return cs__tile_stats_registers(zero, nk, 16, tiles_zero, hist, bins);
+    case 8: return cs__tile_stats_registers(zero, nk, 8, tiles_zero, hist, bins);
+    case 4: return cs__tile_stats_registers(zero, nk, 4, tiles_zero, hist, bins);
+    default: break;
+    }
     uint64_t counts[CS__VECTOR_BINS + 1] = {0};
     const __m512i vh = _mm512_set1_epi32((int)height);
     uint64_t zc = 0;
     size_t k = 0;
     for (; k + 64 <= nk; k += 64) {
-        __m128i q[4];
-        for (int i = 0; i < 4; i++) {
-            __m512i v = _mm512_loadu_si512(zero + k + 16 * i);
-            __mmask16 z = _mm512_cmpeq_epi32_mask(v, vh);
-            if (z) {
-                for (int j = 0; j < 16; j++)
-                    tiles_zero[k + 16 * i + (size_t)j] += (z >> j) & 1;
-                zc += (uint64_t)__builtin_popcount(z);
-            }
-            q[i] = _mm512_cvtepi32_epi8(_mm512_sub_epi32(vh, v)); /* non-zero rows, <= height */
-        }
-        __m512i nz = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
-        nz = _mm512_inserti32x4(nz, q[2], 2);
-        nz = _mm512_inserti32x4(nz, q[3], 3);
+        __m512i nz = cs__nonzero_bytes(zero + k, vh, tiles_zero + k, &zc);
         for (uint32_t b = 0; b <= height; b++)
             counts[b] += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)));
     }
     for (uint32_t b = 0; b <= height; b++)
         hist[b] += counts[b];
-    return zc + cs__tile_stats_scalar(zero + k, nk - k, height, tiles_zero + k, hist, (size_t)height + 1);
+    /* the copies of the remainder lie `bins` apart, which is more than
+     * height + 1 for a partial last tile */
+    return zc + cs__tile_stats_scalar(zero + k, nk - k, height, tiles_zero + k, hist, bins);
 }
 #endif
 
-uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
                         size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
@@ -253,7 +306,7 @@ uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64
     if (have_avx512 < 0)
         have_avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
     if (have_avx512 && height <= CS__VECTOR_BINS && nk >= 64)
-        return cs__tile_stats_avx512(zero, nk, height, tiles_zero, hist);
+        return cs__tile_stats_avx512(zero, nk, height, tiles_zero, hist, bins);
 #endif
     return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
 }
