@@ -326,7 +326,7 @@ Test(profile, many_thresholds_and_threads)
 Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
 {
     /* 70,000 rows exceed one 16-bit kernel call; 300 features of F16 make
-     * chunks of 32 MB / 600 B rows, so rows also cross chunk boundaries. */
+     * chunks of 4 MB / 600 B rows, so rows also cross chunk boundaries. */
     const uint64_t shape[2] = {70000, 300};
     double *v = random_values(70000 * 300, 300, 3);
     for (uint64_t i = 0; i < 70000 * 300; i++)
@@ -340,6 +340,74 @@ Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
     cs_tensor_free(&t);
     free(q);
     free(v);
+}
+
+Test(profile, pread_path_matches_reference)
+{
+    /* Contiguous tensors are counted from the mapping; where it cannot be
+     * populated they are read with pread into a buffer instead. 300
+     * features leave 44 columns after the vector groups of 64 and 5000 rows
+     * a partial last tile: together they once put histogram counts of the
+     * partial tile in the wrong bins. */
+    const uint64_t shape[2] = {5000, 300};
+    double *v = random_values(5000 * 300, 300, 21);
+    const double ths[] = {0.001, 0.05};
+    const uint32_t hs[] = {16, 64, 100};
+    cs_tensor t;
+    double *q = store("pread.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
+    cs__profile_force_pread = 1;
+    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 1);
+    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 2);
+    cs__profile_force_pread = 0;
+    cs_tensor_free(&t);
+    free(q);
+    free(v);
+}
+
+Test(profile, tile_stats_match_plain_counting)
+{
+    /* Every histogram path (byte counters in registers for heights 4, 8 and
+     * 16, popcounts up to 24, scalar copies above) against one loop, with
+     * column counts that end mid-vector and that exceed 255 vector groups. */
+    uint64_t st = 7;
+    const uint32_t heights[] = {1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 23, 24, 25, 31, 64, 256};
+    const size_t nks[] = {0, 1, 63, 64, 65, 130, 2560, 64 * 300 + 17};
+    uint32_t *zero = malloc(sizeof *zero * (64 * 300 + 17));
+    uint64_t *tz_got = malloc(sizeof(uint64_t) * (64 * 300 + 17)), *tz_want = malloc(sizeof(uint64_t) * (64 * 300 + 17));
+    cr_assert(zero && tz_got && tz_want);
+    for (size_t hi = 0; hi < sizeof heights / sizeof heights[0]; hi++)
+        for (size_t ni = 0; ni < 2 * sizeof nks / sizeof nks[0]; ni++) {
+            /* the second time as a partial last tile of h rows of a height
+             * 2h + 3, whose histogram copies lie 2h + 4 bins apart */
+            uint32_t h = heights[hi];
+            size_t nk = nks[ni % (sizeof nks / sizeof nks[0])];
+            size_t bins = ni < sizeof nks / sizeof nks[0] ? h + 1 : 2 * h + 4;
+            for (size_t k = 0; k < nk; k++) { /* GELU-like: many all-dense or all-zero columns */
+                uint64_t r = cs_test_rand(&st);
+                zero[k] = r % 3 == 0 ? 0 : r % 3 == 1 ? h : (uint32_t)((r >> 8) % (h + 1));
+            }
+            uint64_t *hist = calloc(bins * CS__HIST_COPIES, sizeof *hist), *want = calloc(bins, sizeof *want);
+            cr_assert(hist && want);
+            uint64_t zc_want = 0;
+            for (size_t k = 0; k < nk; k++) {
+                tz_got[k] = tz_want[k] = k; /* existing totals are added to */
+                tz_want[k] += zero[k] == h;
+                zc_want += zero[k] == h;
+                want[h - zero[k]]++;
+            }
+            uint64_t zc = cs__tile_stats(zero, nk, h, tz_got, hist, bins);
+            for (size_t c = 1; c < CS__HIST_COPIES; c++)
+                for (size_t b = 0; b < bins; b++)
+                    hist[b] += hist[c * bins + b];
+            cr_assert_eq(zc, zc_want, "h=%u nk=%zu", h, nk);
+            cr_assert_arr_eq(hist, want, bins * sizeof *want, "histogram h=%u nk=%zu bins=%zu", h, nk, bins);
+            cr_assert_arr_eq(tz_got, tz_want, nk * sizeof *tz_want, "tiles_zero h=%u nk=%zu", h, nk);
+            free(hist);
+            free(want);
+        }
+    free(zero);
+    free(tz_got);
+    free(tz_want);
 }
 
 Test(profile, kernels_match_scalar_reference)

@@ -22,15 +22,29 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
 
-#define CS__CHUNK_BYTES ((uint64_t)32 << 20)
+/* Workers take chunks of about this size in turn from a shared counter:
+ * small enough that the last ones even out the threads' finishing times
+ * (a thread slowed by the rest of the machine just takes fewer), large
+ * enough that taking one costs nothing next to counting it. */
+#define CS__CHUNK_BYTES ((uint64_t)4 << 20)
+/* Linux 5.14+; job.page_size stays 0 (pread only) where the headers lack it. */
+#ifdef MADV_POPULATE_READ
+#define CS__MADV_POPULATE MADV_POPULATE_READ
+#else
+#define CS__MADV_POPULATE (-1)
+#endif
 #define CS__READ_BYTES ((uint64_t)512 << 10)
+
+int cs__profile_force_pread;
 
 typedef struct cs__prof_job cs__prof_job;
 
@@ -42,6 +56,7 @@ typedef struct cs__prof_worker {
     unsigned char *gather_buf;  /* read_rows x features: the piece being counted */
     uint32_t *tile_zero;        /* [T][F]: zero rows in the current base tile */
     uint32_t *h_zero;           /* [H][T][F]: zero rows in the current tile of each height */
+    bool h_fresh[CS_PROFILE_MAX_TILE_HEIGHTS]; /* h_zero[h] holds a completed tile's counts: overwrite */
     uint64_t *chan_zero;        /* [T][F]: zero rows per channel, whole tensor */
     uint64_t *chan_zero_tiles;  /* [T][H][F]: tiles whose column is zero */
     uint64_t *hist;             /* [T][H][CS__HIST_COPIES][h + 1 bins], at hist_off * CS__HIST_COPIES */
@@ -61,10 +76,13 @@ struct cs__prof_job {
     int order[CS_PROFILE_MAX_TILE_HEIGHTS];  /* height indices, smallest height first */
     int parent[CS_PROFILE_MAX_TILE_HEIGHTS]; /* largest smaller height dividing it, -1 = base tile */
     int tallest;                             /* index of the largest height */
+    int last_base_reader; /* position in order[] of the last height accumulating the base tile's counts, or -1 */
     uint64_t chunk_rows;       /* a multiple of every tile height when nworkers > 1 */
     uint64_t read_rows;        /* rows read at a time: whole base tiles, about CS__READ_BYTES */
     cs_colmask *masks;         /* [T][H] or NULL; workers write disjoint tiles */
     int nworkers;
+    atomic_uint_fast64_t next_chunk; /* index of the next chunk to take */
+    long page_size;                  /* 0: read with pread, never from the mapping */
     pthread_mutex_t gate_lock;
     pthread_cond_t gate_cond;
     int gate; /* 0 = wait, 1 = run, -1 = give up */
@@ -161,13 +179,38 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
     }
 }
 
+/* hz (+)= from over n counters; from is cleared on the way when it is the
+ * last reader of the base tile's counts (which the kernel adds to, so they
+ * must be zero for the next tile), saving a separate pass over them. */
+CS__CLONES static void cs__accumulate(uint32_t *restrict hz, uint32_t *restrict from, size_t n, bool fresh,
+                                      bool clear_from)
+{
+    if (fresh && clear_from)
+        for (size_t j = 0; j < n; j++) {
+            hz[j] = from[j];
+            from[j] = 0;
+        }
+    else if (fresh)
+        memcpy(hz, from, n * sizeof *hz);
+    else if (clear_from)
+        for (size_t j = 0; j < n; j++) {
+            hz[j] += from[j];
+            from[j] = 0;
+        }
+    else
+        for (size_t j = 0; j < n; j++)
+            hz[j] += from[j];
+}
+
 /* The base tile ending at row `end` is complete. Heights are visited from
  * the smallest up; each accumulates the counts of its parent, the largest
  * smaller height dividing it (else the base tile), when the parent's tile
  * completes, so 16/64/256 costs one accumulation per 16 rows, one per 64
- * and none for the base height itself. Per-channel totals come from the
- * tallest height's completed tiles. */
-CS__CLONES static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
+ * and none for the base height itself. A completed height's counters are
+ * not cleared but marked fresh: its next accumulation stores instead of
+ * adding. Per-channel totals come from the tallest height's completed
+ * tiles. */
+static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
 {
     const cs__prof_job *job = w->job;
     const uint64_t nk = job->view->features, rows = job->view->rows;
@@ -181,11 +224,12 @@ CS__CLONES static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
         if (h != job->base) {
             int p = job->parent[hi];
             uint32_t *hz = w->h_zero + (size_t)hi * n;
-            const uint32_t *from = p < 0 ? w->tile_zero : job->heights[p] == job->base ? w->tile_zero
-                                                                                           : w->h_zero + (size_t)p * n;
-            if (p < 0 || completed[p])
-                for (size_t j = 0; j < n; j++)
-                    hz[j] += from[j];
+            bool from_base = p < 0 || job->heights[p] == job->base;
+            if (from_base || completed[p]) { /* a parent of the base height always completes here */
+                uint32_t *from = from_base ? w->tile_zero : w->h_zero + (size_t)p * n;
+                cs__accumulate(hz, from, n, w->h_fresh[hi], from_base && i == job->last_base_reader);
+                w->h_fresh[hi] = false;
+            }
             counts = hz;
         }
         if (completed[hi]) {
@@ -198,8 +242,9 @@ CS__CLONES static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
     }
     for (int hi = 0; hi < job->H; hi++)
         if (completed[hi] && job->heights[hi] != job->base)
-            memset(w->h_zero + (size_t)hi * n, 0, n * sizeof *w->h_zero);
-    memset(w->tile_zero, 0, n * sizeof *w->tile_zero);
+            w->h_fresh[hi] = true;
+    if (job->last_base_reader < 0) /* no taller height took the counts and cleared them */
+        memset(w->tile_zero, 0, n * sizeof *w->tile_zero);
 }
 
 static void *cs__worker_main(void *arg)
@@ -208,15 +253,35 @@ static void *cs__worker_main(void *arg)
     cs__prof_job *job = w->job;
     const cs_matrix_view *v = job->view;
     const size_t es = v->elem_size;
-    const uint64_t rows = v->rows, F = v->features, step = job->chunk_rows * (uint64_t)job->nworkers;
-    for (uint64_t c0 = job->chunk_rows * (uint64_t)w->index; c0 < rows; c0 += step) {
+    const uint64_t rows = v->rows, F = v->features;
+    for (;;) {
+        uint64_t c0 = atomic_fetch_add(&job->next_chunk, 1) * job->chunk_rows;
+        if (c0 >= rows)
+            break;
         uint64_t c1 = c0 + job->chunk_rows < rows ? c0 + job->chunk_rows : rows;
-        /* read in pieces of whole base tiles that stay in cache */
-        uint64_t piece = job->read_rows;
+        /* A contiguous tensor is counted in place from the file mapping:
+         * the chunk's page-table entries are filled in one call (cheaper
+         * than faulting them in, and than copying the data with pread) and
+         * dropped when it is done, so resident memory stays at a chunk or two
+         * and the threads tear their page tables down in parallel. Where the
+         * kernel lacks MADV_POPULATE_READ (before Linux 5.14), or the file is
+         * shorter than it was (it fails then), the chunk is read with pread. */
+        const unsigned char *mapped = NULL;
+        uintptr_t pg0 = 0, pg1 = 0;
+        if (v->contiguous && job->page_size) {
+            pg0 = (uintptr_t)(v->data + c0 * F * es) & ~(uintptr_t)(job->page_size - 1);
+            pg1 = (uintptr_t)(v->data + c1 * F * es);
+            if (madvise((void *)pg0, pg1 - pg0, CS__MADV_POPULATE) == 0)
+                mapped = v->data;
+        }
+        /* otherwise read in pieces of whole base tiles that stay in cache */
+        uint64_t piece = mapped ? c1 - c0 : job->read_rows;
         for (uint64_t p0 = c0; p0 < c1; p0 += piece) {
             uint64_t p1 = p0 + piece < c1 ? p0 + piece : c1;
             const unsigned char *data;
-            if (!v->contiguous) {
+            if (mapped) {
+                data = mapped + p0 * F * es;
+            } else if (!v->contiguous) {
                 cs_matrix_view_gather(v, p0, p1 - p0, 0, F, w->gather_buf, F);
                 data = w->gather_buf;
             } else {
@@ -244,6 +309,8 @@ static void *cs__worker_main(void *arg)
                     cs__fold_base_tile(w, r);
             }
         }
+        if (mapped)
+            madvise((void *)pg0, pg1 - pg0, MADV_DONTNEED);
     }
     return NULL;
 }
@@ -340,6 +407,12 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
     const uint64_t F = view.features, rows = view.rows;
     cs__prof_job job;
     memset(&job, 0, sizeof job);
+    atomic_init(&job.next_chunk, 0);
+#ifdef MADV_POPULATE_READ
+    job.page_size = sysconf(_SC_PAGESIZE);
+    if (job.page_size < 0 || (job.page_size & (job.page_size - 1)) || cs__profile_force_pread)
+        job.page_size = 0;
+#endif
     job.view = &view;
     pthread_mutex_init(&job.gate_lock, NULL);
     pthread_cond_init(&job.gate_cond, NULL);
@@ -367,6 +440,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
             job.order[j - 1] = tmp;
         }
     job.tallest = job.order[H - 1];
+    job.last_base_reader = -1;
     for (int i = 0; i < H; i++) {
         uint32_t h = job.heights[i];
         job.parent[i] = -1;
@@ -375,6 +449,11 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
             if (hp < h && h % hp == 0 && (job.parent[i] < 0 || hp > job.heights[job.parent[i]]))
                 job.parent[i] = j;
         }
+    }
+    for (int i = 0; i < H; i++) {
+        int hi = job.order[i], p = job.parent[hi];
+        if (job.heights[hi] != base && (p < 0 || job.heights[p] == base))
+            job.last_base_reader = i;
     }
     const uint64_t row_bytes = F * view.elem_size;
     job.chunk_rows = CS__CHUNK_BYTES / row_bytes;

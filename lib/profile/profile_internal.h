@@ -45,6 +45,10 @@ void cs__count_zeros_u64(const void *x, size_t ld, size_t nrows, size_t nk, cons
 uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
                         size_t bins);
 
+/* Test hook (profile.c): nonzero makes workers read contiguous tensors with
+ * pread, the path taken where the mapping cannot be populated. */
+extern int cs__profile_force_pread;
+
 /* The plain scalar version of the same contract, the reference the
  * vectorised kernels are tested against. */
 void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrows, size_t nk, const uint64_t *kt,
