@@ -3,9 +3,11 @@
 machine's streaming-read bandwidth, all measured in this run.
 
   1. writes a fp16 GELU-like activation tensor of --mb megabytes (default 320)
-  2. measures streaming-read bandwidth (build/bench/cs_membw): an in-memory
-     buffer, and the same file read from the page cache with mmap and with
-     pread, on 1 and 2 threads (the best is the baseline)
+  2. puts the file in the page cache as reading it leaves it (evicted, then
+     read once: see warm()), and measures streaming-read bandwidth
+     (build/bench/cs_membw): an in-memory buffer, and the same file read from
+     the page cache with mmap and with pread, on 1 and 2 threads (the best
+     is the baseline)
   3. times `colscope profile` with 5 thresholds x 3 tile heights (best of 3)
   4. times numpy computing the same numbers (zero elements, zero columns,
      non-zero-rows histograms, per-channel zero counts), chunked so it fits
@@ -45,6 +47,19 @@ def make_tensor(path, mb):
 
 
 def warm(path):
+    """Puts the file in the page cache the way reading it leaves it: written
+    out, evicted, then read once from start to end. The kernel's readahead
+    then caches it in large folios where it can (ext4 on Linux 6.x does), and
+    that state decides both the baseline and colscope: a file whose cache
+    was filled by writes through a memory map sits in 4 KB pages, which
+    halves the file-read baseline (13-15 instead of 26-28 GB/s here) and
+    would flatter colscope's share of it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
     with open(path, "rb") as f:
         while f.read(64 << 20):
             pass

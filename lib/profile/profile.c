@@ -259,20 +259,27 @@ static void *cs__worker_main(void *arg)
         if (c0 >= rows)
             break;
         uint64_t c1 = c0 + job->chunk_rows < rows ? c0 + job->chunk_rows : rows;
-        /* A contiguous tensor is counted in place from the file mapping:
-         * the chunk's page-table entries are filled in one call (cheaper
-         * than faulting them in, and than copying the data with pread) and
-         * dropped when it is done, so resident memory stays at a chunk or two
-         * and the threads tear their page tables down in parallel. Where the
-         * kernel lacks MADV_POPULATE_READ (before Linux 5.14), or the file is
-         * shorter than it was (it fails then), the chunk is read with pread. */
-        const unsigned char *mapped = NULL;
-        uintptr_t pg0 = 0, pg1 = 0;
+        /* A contiguous tensor's chunk is counted in place from a mapping of
+         * its own: its page-table entries are filled in one call (cheaper
+         * than faulting them in, and than copying the data with pread), and
+         * unmapping it when done frees them and their page tables, so memory
+         * stays at a chunk or two however large the file, and threads never
+         * touch each other's mappings. Where the kernel lacks
+         * MADV_POPULATE_READ (before Linux 5.14), or the file is shorter than
+         * it was (populating fails then), the chunk is read with pread. */
+        unsigned char *mapping = NULL;
+        const unsigned char *mapped = NULL; /* row c0 */
+        size_t map_len = 0;
         if (v->contiguous && job->page_size) {
-            pg0 = (uintptr_t)(v->data + c0 * F * es) & ~(uintptr_t)(job->page_size - 1);
-            pg1 = (uintptr_t)(v->data + c1 * F * es);
-            if (madvise((void *)pg0, pg1 - pg0, CS__MADV_POPULATE) == 0)
-                mapped = v->data;
+            uint64_t off = v->tensor->data_offset + c0 * F * es, start = off & ~(uint64_t)(job->page_size - 1);
+            map_len = (size_t)(off - start + (c1 - c0) * F * es);
+            void *m = mmap(NULL, map_len, PROT_READ, MAP_SHARED, v->map.fd, (off_t)start);
+            if (m != MAP_FAILED && madvise(m, map_len, CS__MADV_POPULATE) == 0) {
+                mapping = m;
+                mapped = mapping + (off - start);
+            } else if (m != MAP_FAILED) {
+                munmap(m, map_len);
+            }
         }
         /* otherwise read in pieces of whole base tiles that stay in cache */
         uint64_t piece = mapped ? c1 - c0 : job->read_rows;
@@ -280,7 +287,7 @@ static void *cs__worker_main(void *arg)
             uint64_t p1 = p0 + piece < c1 ? p0 + piece : c1;
             const unsigned char *data;
             if (mapped) {
-                data = mapped + p0 * F * es;
+                data = mapped + (p0 - c0) * F * es;
             } else if (!v->contiguous) {
                 cs_matrix_view_gather(v, p0, p1 - p0, 0, F, w->gather_buf, F);
                 data = w->gather_buf;
@@ -309,8 +316,8 @@ static void *cs__worker_main(void *arg)
                     cs__fold_base_tile(w, r);
             }
         }
-        if (mapped)
-            madvise((void *)pg0, pg1 - pg0, MADV_DONTNEED);
+        if (mapping)
+            munmap(mapping, map_len);
     }
     return NULL;
 }
