@@ -36,6 +36,11 @@ void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t
  * (a thread slowed by the rest of the machine just takes fewer), large
  * enough that taking one costs nothing next to counting it. */
 #define CS__CHUNK_BYTES ((uint64_t)4 << 20)
+/* Chunks are rounded up to whole tiles of every height; threads are used
+ * only while that keeps them below this. */
+#define CS__MAX_CHUNK_BYTES ((uint64_t)128 << 20)
+/* Rows counted from one mapping: about this many bytes, whole base tiles. */
+#define CS__MAP_BYTES ((uint64_t)4 << 20)
 /* Linux 5.14+; job.page_size stays 0 (pread only) where the headers lack it. */
 #ifdef MADV_POPULATE_READ
 #define CS__MADV_POPULATE MADV_POPULATE_READ
@@ -79,6 +84,7 @@ struct cs__prof_job {
     int last_base_reader; /* position in order[] of the last height accumulating the base tile's counts, or -1 */
     uint64_t chunk_rows;       /* a multiple of every tile height when nworkers > 1 */
     uint64_t read_rows;        /* rows read at a time: whole base tiles, about CS__READ_BYTES */
+    uint64_t map_rows;         /* rows mapped at a time: whole base tiles, about CS__MAP_BYTES */
     cs_colmask *masks;         /* [T][H] or NULL; workers write disjoint tiles */
     int nworkers;
     atomic_uint_fast64_t next_chunk; /* index of the next chunk to take */
@@ -247,6 +253,51 @@ static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
         memset(w->tile_zero, 0, n * sizeof *w->tile_zero);
 }
 
+/* Counts rows [p0, p1) of whole base tiles (the last may end the tensor),
+ * held at data. */
+static void cs__count_rows(cs__prof_worker *w, const unsigned char *data, uint64_t p0, uint64_t p1)
+{
+    const cs__prof_job *job = w->job;
+    const uint64_t rows = job->view->rows, F = job->view->features;
+    const size_t es = job->view->elem_size;
+    for (uint64_t r = p0; r < p1;) {
+        uint64_t next_base = (r / job->base + 1) * job->base;
+        uint64_t end = next_base < p1 ? next_base : p1;
+        if (end - r > CS__KERNEL_MAX_ROWS)
+            end = r + CS__KERNEL_MAX_ROWS;
+        cs__count(job, data + (r - p0) * F * es, (size_t)(end - r), (size_t)F, w->tile_zero, (size_t)F);
+        r = end;
+        if (r % job->base == 0 || r == rows)
+            cs__fold_base_tile(w, r);
+    }
+}
+
+/* Counts rows [p0, p1) from a mapping of their own, or returns false if
+ * the rows cannot be mapped and populated. Filling the page-table entries
+ * in one call is cheaper than faulting them in, and than copying the data
+ * out with pread; unmapping after the piece frees them and their page
+ * tables, so resident memory stays at a piece or two however large the
+ * file, and threads never touch each other's mappings. Populating fails on
+ * Linux before 5.14, and where the file is shorter than it was. */
+static bool cs__count_mapped(cs__prof_worker *w, uint64_t p0, uint64_t p1)
+{
+    const cs__prof_job *job = w->job;
+    const cs_matrix_view *v = job->view;
+    const uint64_t row_bytes = v->features * v->elem_size;
+    if (!job->page_size)
+        return false;
+    uint64_t off = v->tensor->data_offset + p0 * row_bytes, start = off & ~(uint64_t)(job->page_size - 1);
+    size_t len = (size_t)(off - start + (p1 - p0) * row_bytes);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->map.fd, (off_t)start);
+    if (m == MAP_FAILED)
+        return false;
+    bool ok = madvise(m, len, CS__MADV_POPULATE) == 0;
+    if (ok)
+        cs__count_rows(w, (const unsigned char *)m + (off - start), p0, p1);
+    munmap(m, len);
+    return ok;
+}
+
 static void *cs__worker_main(void *arg)
 {
     cs__prof_worker *w = arg;
@@ -259,65 +310,32 @@ static void *cs__worker_main(void *arg)
         if (c0 >= rows)
             break;
         uint64_t c1 = c0 + job->chunk_rows < rows ? c0 + job->chunk_rows : rows;
-        /* A contiguous tensor's chunk is counted in place from a mapping of
-         * its own: its page-table entries are filled in one call (cheaper
-         * than faulting them in, and than copying the data with pread), and
-         * unmapping it when done frees them and their page tables, so memory
-         * stays at a chunk or two however large the file, and threads never
-         * touch each other's mappings. Where the kernel lacks
-         * MADV_POPULATE_READ (before Linux 5.14), or the file is shorter than
-         * it was (populating fails then), the chunk is read with pread. */
-        unsigned char *mapping = NULL;
-        const unsigned char *mapped = NULL; /* row c0 */
-        size_t map_len = 0;
-        if (v->contiguous && job->page_size) {
-            uint64_t off = v->tensor->data_offset + c0 * F * es, start = off & ~(uint64_t)(job->page_size - 1);
-            map_len = (size_t)(off - start + (c1 - c0) * F * es);
-            void *m = mmap(NULL, map_len, PROT_READ, MAP_SHARED, v->map.fd, (off_t)start);
-            if (m != MAP_FAILED && madvise(m, map_len, CS__MADV_POPULATE) == 0) {
-                mapping = m;
-                mapped = mapping + (off - start);
-            } else if (m != MAP_FAILED) {
-                munmap(m, map_len);
+        for (uint64_t m0 = c0; m0 < c1; m0 += job->map_rows) {
+            uint64_t m1 = m0 + job->map_rows < c1 ? m0 + job->map_rows : c1;
+            /* a contiguous tensor is counted in place where it can be mapped */
+            if (v->contiguous && cs__count_mapped(w, m0, m1))
+                continue;
+            /* otherwise read in pieces of whole base tiles that stay in cache */
+            for (uint64_t p0 = m0; p0 < m1; p0 += job->read_rows) {
+                uint64_t p1 = p0 + job->read_rows < m1 ? p0 + job->read_rows : m1;
+                if (!v->contiguous) {
+                    cs_matrix_view_gather(v, p0, p1 - p0, 0, F, w->gather_buf, F);
+                } else {
+                    uint64_t off = v->tensor->data_offset + p0 * F * es, len = (p1 - p0) * F * es, got = 0;
+                    while (got < len) {
+                        ssize_t n = pread(v->map.fd, w->gather_buf + got, len - got, (off_t)(off + got));
+                        if (n <= 0)
+                            break;
+                        got += (uint64_t)n;
+                    }
+                    if (got < len) {
+                        w->failed = true;
+                        return NULL;
+                    }
+                }
+                cs__count_rows(w, w->gather_buf, p0, p1);
             }
         }
-        /* otherwise read in pieces of whole base tiles that stay in cache */
-        uint64_t piece = mapped ? c1 - c0 : job->read_rows;
-        for (uint64_t p0 = c0; p0 < c1; p0 += piece) {
-            uint64_t p1 = p0 + piece < c1 ? p0 + piece : c1;
-            const unsigned char *data;
-            if (mapped) {
-                data = mapped + (p0 - c0) * F * es;
-            } else if (!v->contiguous) {
-                cs_matrix_view_gather(v, p0, p1 - p0, 0, F, w->gather_buf, F);
-                data = w->gather_buf;
-            } else {
-                uint64_t off = v->tensor->data_offset + p0 * F * es, len = (p1 - p0) * F * es, got = 0;
-                while (got < len) {
-                    ssize_t n = pread(v->map.fd, w->gather_buf + got, len - got, (off_t)(off + got));
-                    if (n <= 0)
-                        break;
-                    got += (uint64_t)n;
-                }
-                if (got < len) {
-                    w->failed = true;
-                    return NULL;
-                }
-                data = w->gather_buf;
-            }
-            for (uint64_t r = p0; r < p1;) {
-                uint64_t next_base = (r / job->base + 1) * job->base;
-                uint64_t end = next_base < p1 ? next_base : p1;
-                if (end - r > CS__KERNEL_MAX_ROWS)
-                    end = r + CS__KERNEL_MAX_ROWS;
-                cs__count(job, data + (r - p0) * F * es, (size_t)(end - r), (size_t)F, w->tile_zero, (size_t)F);
-                r = end;
-                if (r % job->base == 0 || r == rows)
-                    cs__fold_base_tile(w, r);
-            }
-        }
-        if (mapping)
-            munmap(mapping, map_len);
     }
     return NULL;
 }
@@ -474,7 +492,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         uint64_t lcm = 1;
         for (int i = 0; i < H && lcm <= rows; i++)
             lcm = lcm / cs__gcd(lcm, job.heights[i]) * job.heights[i];
-        if (lcm > rows / 2 || lcm * row_bytes > 4 * CS__CHUNK_BYTES)
+        if (lcm > rows / 2 || lcm * row_bytes > CS__MAX_CHUNK_BYTES)
             nthreads = 1;
         else
             job.chunk_rows = (job.chunk_rows + lcm - 1) / lcm * lcm;
@@ -487,6 +505,9 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         job.read_rows = job.base;
     if (job.read_rows > job.chunk_rows)
         job.read_rows = job.chunk_rows;
+    job.map_rows = CS__MAP_BYTES / row_bytes / job.base * job.base;
+    if (job.map_rows < job.read_rows)
+        job.map_rows = job.read_rows;
 
     cs__prof_worker *workers = calloc((size_t)nthreads, sizeof *workers);
     uint64_t *chan_zero = calloc((size_t)T * F, sizeof *chan_zero);
