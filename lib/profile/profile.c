@@ -505,7 +505,11 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         job.read_rows = job.base;
     if (job.read_rows > job.chunk_rows)
         job.read_rows = job.chunk_rows;
-    job.map_rows = CS__MAP_BYTES / row_bytes / job.base * job.base;
+    /* chunks split into equal mappings of about CS__MAP_BYTES (a 5 MB chunk
+     * into one, not into 4 MB and a remainder) */
+    uint64_t nmaps = (job.chunk_rows * row_bytes + CS__MAP_BYTES / 2) / CS__MAP_BYTES;
+    nmaps = nmaps ? nmaps : 1;
+    job.map_rows = (job.chunk_rows / nmaps + job.base - 1) / job.base * job.base;
     if (job.map_rows < job.read_rows)
         job.map_rows = job.read_rows;
 
