@@ -342,39 +342,54 @@ Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
     free(v);
 }
 
-Test(profile, pread_path_matches_reference)
+/* A fp16 tensor of 300 features (44 columns after the vector groups of 64)
+ * and `rows` rows (a partial last tile) against the reference, with one of
+ * the profile's test hooks set. */
+static void check_f16_path(int *hook, uint64_t rows, uint64_t seed)
 {
-    /* Contiguous tensors are counted from the mapping; where it cannot be
-     * populated they are read with pread into a buffer instead. 300
-     * features leave 44 columns after the vector groups of 64 and 5000 rows
-     * a partial last tile: together they once put histogram counts of the
-     * partial tile in the wrong bins. */
-    const uint64_t shape[2] = {5000, 300};
-    double *v = random_values(5000 * 300, 300, 21);
+    const uint64_t shape[2] = {rows, 300};
+    double *v = random_values(rows * 300, 300, seed);
     const double ths[] = {0.001, 0.05};
     const uint32_t hs[] = {16, 64, 100};
     cs_tensor t;
-    double *q = store("pread.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
-    cs__profile_force_pread = 1;
+    double *q = store("path.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
+    *hook = 1;
     check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 1);
     check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 2);
-    cs__profile_force_pread = 0;
+    *hook = 0;
     cs_tensor_free(&t);
     free(q);
     free(v);
 }
 
+Test(profile, pread_path_matches_reference)
+{
+    /* Contiguous tensors are counted from the mapping; where it cannot be
+     * populated they are read with pread into a buffer instead. The partial
+     * tile and the 44-column remainder together once put histogram counts
+     * of the partial tile in the wrong bins. */
+    check_f16_path(&cs__profile_force_pread, 5000, 21);
+}
+
+Test(profile, word_counting_path_matches_reference)
+{
+    /* 16-bit data counted in 32-bit words, as without AVX-512BW. */
+    check_f16_path(&cs__profile_force_words, 3000, 23);
+}
+
 Test(profile, tile_stats_match_plain_counting)
 {
     /* Every histogram path (byte counters in registers for heights 4, 8 and
-     * 16, popcounts up to 24, scalar copies above) against one loop, with
+     * 16, popcounts up to 24, scalar copies above), for counts in 32-bit
+     * words and in bytes, against one loop, with
      * column counts that end mid-vector and that exceed 255 vector groups. */
     uint64_t st = 7;
     const uint32_t heights[] = {1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 23, 24, 25, 31, 64, 256};
     const size_t nks[] = {0, 1, 63, 64, 65, 130, 2560, 64 * 300 + 17};
     uint32_t *zero = malloc(sizeof *zero * (64 * 300 + 17));
+    uint8_t *zero8 = malloc(64 * 300 + 17);
     uint64_t *tz_got = malloc(sizeof(uint64_t) * (64 * 300 + 17)), *tz_want = malloc(sizeof(uint64_t) * (64 * 300 + 17));
-    cr_assert(zero && tz_got && tz_want);
+    cr_assert(zero && zero8 && tz_got && tz_want);
     for (size_t hi = 0; hi < sizeof heights / sizeof heights[0]; hi++)
         for (size_t ni = 0; ni < 2 * sizeof nks / sizeof nks[0]; ni++) {
             /* the second time as a partial last tile of h rows of a height
@@ -395,19 +410,60 @@ Test(profile, tile_stats_match_plain_counting)
                 zc_want += zero[k] == h;
                 want[h - zero[k]]++;
             }
-            uint64_t zc = cs__tile_stats(zero, nk, h, tz_got, hist, bins);
-            for (size_t c = 1; c < CS__HIST_COPIES; c++)
-                for (size_t b = 0; b < bins; b++)
-                    hist[b] += hist[c * bins + b];
-            cr_assert_eq(zc, zc_want, "h=%u nk=%zu", h, nk);
-            cr_assert_arr_eq(hist, want, bins * sizeof *want, "histogram h=%u nk=%zu bins=%zu", h, nk, bins);
-            cr_assert_arr_eq(tz_got, tz_want, nk * sizeof *tz_want, "tiles_zero h=%u nk=%zu", h, nk);
+            for (int width = 0; width < (h <= 255 ? 2 : 1); width++) { /* 32-bit counts, then bytes */
+                for (size_t k = 0; k < nk; k++) {
+                    tz_got[k] = k;
+                    zero8[k] = (uint8_t)zero[k];
+                }
+                memset(hist, 0, bins * CS__HIST_COPIES * sizeof *hist);
+                uint64_t zc = width ? cs__tile_stats_u8(zero8, nk, h, tz_got, hist, bins)
+                                    : cs__tile_stats(zero, nk, h, tz_got, hist, bins);
+                for (size_t c = 1; c < CS__HIST_COPIES; c++)
+                    for (size_t b = 0; b < bins; b++)
+                        hist[b] += hist[c * bins + b];
+                cr_assert_eq(zc, zc_want, "h=%u nk=%zu width=%d", h, nk, width);
+                cr_assert_arr_eq(hist, want, bins * sizeof *want, "histogram h=%u nk=%zu bins=%zu width=%d", h, nk,
+                                 bins, width);
+                cr_assert_arr_eq(tz_got, tz_want, nk * sizeof *tz_want, "tiles_zero h=%u nk=%zu width=%d", h, nk,
+                                 width);
+            }
             free(hist);
             free(want);
         }
     free(zero);
+    free(zero8);
     free(tz_got);
     free(tz_want);
+}
+
+Test(profile, byte_kernel_matches_scalar_reference)
+{
+    if (!cs__have_byte_kernel())
+        return; /* the profile counts in 32-bit words here, tested below */
+    uint64_t st = 99;
+    const size_t rows_values[] = {1, 16, 37, 255}, nk_values[] = {1, 31, 32, 33, 64, 100};
+    enum { MAXR = 255, MAXK = 100, LD = 105 };
+    uint16_t *x = malloc(sizeof *x * MAXR * LD);
+    cr_assert(x);
+    for (size_t ri = 0; ri < sizeof rows_values / sizeof rows_values[0]; ri++)
+        for (size_t ni = 0; ni < sizeof nk_values / sizeof nk_values[0]; ni++)
+            for (int T = 1; T <= 12; T += 5) {
+                size_t rows = rows_values[ri], nk = nk_values[ni];
+                uint16_t k16[12];
+                uint64_t r16[12];
+                for (int i = 0; i < T; i++)
+                    r16[i] = k16[i] = (uint16_t)(cs_test_rand(&st) & 0x7fff);
+                for (size_t i = 0; i < rows * LD; i++)
+                    x[i] = (uint16_t)cs_test_rand(&st);
+                uint8_t got[12 * MAXK];
+                uint32_t want[12 * MAXK] = {0};
+                memset(got, 0xab, sizeof got); /* stored, not added */
+                cs__count_zeros_u16_bytes(x + 1, LD, rows, nk, k16, T, got, nk); /* unaligned rows */
+                cs__count_zeros_ref(x + 1, 2, LD, rows, nk, r16, T, want, nk);
+                for (size_t i = 0; i < (size_t)T * nk; i++)
+                    cr_assert_eq(got[i], want[i], "rows=%zu nk=%zu T=%d at %zu", rows, nk, T, i);
+            }
+    free(x);
 }
 
 Test(profile, kernels_match_scalar_reference)

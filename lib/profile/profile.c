@@ -49,7 +49,7 @@ void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t
 #endif
 #define CS__READ_BYTES ((uint64_t)512 << 10)
 
-int cs__profile_force_pread;
+int cs__profile_force_pread, cs__profile_force_words;
 
 typedef struct cs__prof_job cs__prof_job;
 
@@ -60,6 +60,7 @@ typedef struct cs__prof_worker {
     bool failed;                /* a read error */
     unsigned char *gather_buf;  /* read_rows x features: the piece being counted */
     uint32_t *tile_zero;        /* [T][F]: zero rows in the current base tile */
+    uint8_t *tile_zero8;        /* the same in bytes, where job->bytes (and tile_zero unused) */
     uint32_t *h_zero;           /* [H][T][F]: zero rows in the current tile of each height */
     bool h_fresh[CS_PROFILE_MAX_TILE_HEIGHTS]; /* h_zero[h] holds a completed tile's counts: overwrite */
     uint64_t *chan_zero;        /* [T][F]: zero rows per channel, whole tensor */
@@ -85,6 +86,7 @@ struct cs__prof_job {
     uint64_t chunk_rows;       /* a multiple of every tile height when nworkers > 1 */
     uint64_t read_rows;        /* rows read at a time: whole base tiles, about CS__READ_BYTES */
     uint64_t map_rows;         /* rows mapped at a time: whole base tiles, about CS__MAP_BYTES */
+    bool bytes;                /* base tiles counted in bytes by the byte kernel (16-bit data, base <= 255) */
     cs_colmask *masks;         /* [T][H] or NULL; workers write disjoint tiles */
     int nworkers;
     atomic_uint_fast64_t next_chunk; /* index of the next chunk to take */
@@ -163,26 +165,42 @@ static void cs__count(const cs__prof_job *job, const unsigned char *x, size_t nr
 }
 
 /* A tile of height index hi ending at row `end` (exclusive) is complete;
- * zero[t * zstride + k] holds its zero rows per threshold and feature. */
-CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t end, uint32_t tile_height, const uint32_t *zero,
-                              size_t zstride)
+ * zero[t * zstride + k] (or zero8[...], the base tile's counts in bytes)
+ * holds its zero rows per threshold and feature. */
+CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t end, uint32_t tile_height,
+                                         const uint32_t *zero, const uint8_t *zero8, size_t zstride)
 {
     const cs__prof_job *job = w->job;
     const uint64_t nk = job->view->features;
     const uint64_t tile = (end - 1) / job->heights[hi];
     for (int t = 0; t < job->T; t++) {
-        const uint32_t *hz = zero + (size_t)t * zstride;
+        const uint32_t *hz = zero ? zero + (size_t)t * zstride : NULL;
+        const uint8_t *hz8 = zero8 ? zero8 + (size_t)t * zstride : NULL;
         uint64_t *czt = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
         uint64_t *hist = w->hist + ((size_t)t * job->hist_total + job->hist_off[hi]) * CS__HIST_COPIES;
-        w->zero_cols[t * job->H + hi] += cs__tile_stats(hz, nk, tile_height, czt, hist, (size_t)job->heights[hi] + 1);
+        size_t bins = (size_t)job->heights[hi] + 1;
+        w->zero_cols[t * job->H + hi] += hz ? cs__tile_stats(hz, nk, tile_height, czt, hist, bins)
+                                            : cs__tile_stats_u8(hz8, nk, tile_height, czt, hist, bins);
         if (job->masks) {
             cs_colmask *m = &job->masks[t * job->H + hi];
             uint64_t *mbits = m->bits + tile * m->words_per_tile;
             for (uint64_t f = 0; f < nk; f++)
-                if (hz[f] != tile_height)
+                if ((hz ? hz[f] : hz8[f]) != tile_height)
                     mbits[f / 64] |= 1ull << (f % 64);
         }
     }
+}
+
+/* hz (+)= the base tile's counts in bytes (which the byte kernel stores
+ * afresh for every tile, so they need no clearing). */
+CS__CLONES static void cs__accumulate_bytes(uint32_t *restrict hz, const uint8_t *restrict from, size_t n, bool fresh)
+{
+    if (fresh)
+        for (size_t j = 0; j < n; j++)
+            hz[j] = from[j];
+    else
+        for (size_t j = 0; j < n; j++)
+            hz[j] += from[j];
 }
 
 /* hz (+)= from over n counters; from is cleared on the way when it is the
@@ -226,30 +244,40 @@ static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
         int hi = job->order[i];
         uint32_t h = job->heights[hi];
         completed[hi] = end % h == 0 || end == rows;
-        const uint32_t *counts = w->tile_zero;
+        const uint32_t *counts = job->bytes ? NULL : w->tile_zero;
+        const uint8_t *counts8 = job->bytes ? w->tile_zero8 : NULL;
         if (h != job->base) {
             int p = job->parent[hi];
             uint32_t *hz = w->h_zero + (size_t)hi * n;
             bool from_base = p < 0 || job->heights[p] == job->base;
-            if (from_base || completed[p]) { /* a parent of the base height always completes here */
+            if (from_base && job->bytes) {
+                cs__accumulate_bytes(hz, w->tile_zero8, n, w->h_fresh[hi]);
+                w->h_fresh[hi] = false;
+            } else if (from_base || completed[p]) { /* a parent of the base height always completes here */
                 uint32_t *from = from_base ? w->tile_zero : w->h_zero + (size_t)p * n;
                 cs__accumulate(hz, from, n, w->h_fresh[hi], from_base && i == job->last_base_reader);
                 w->h_fresh[hi] = false;
             }
             counts = hz;
+            counts8 = NULL;
         }
         if (completed[hi]) {
             uint32_t tile_height = (uint32_t)(end - (end - 1) / h * h);
-            cs__complete_tile(w, hi, end, tile_height, counts, nk);
-            if (hi == job->tallest)
-                for (size_t j = 0; j < n; j++)
-                    w->chan_zero[j] += counts[j];
+            cs__complete_tile(w, hi, end, tile_height, counts, counts8, nk);
+            if (hi == job->tallest) {
+                if (counts8)
+                    for (size_t j = 0; j < n; j++)
+                        w->chan_zero[j] += counts8[j];
+                else
+                    for (size_t j = 0; j < n; j++)
+                        w->chan_zero[j] += counts[j];
+            }
         }
     }
     for (int hi = 0; hi < job->H; hi++)
         if (completed[hi] && job->heights[hi] != job->base)
             w->h_fresh[hi] = true;
-    if (job->last_base_reader < 0) /* no taller height took the counts and cleared them */
+    if (!job->bytes && job->last_base_reader < 0) /* no taller height took the counts and cleared them */
         memset(w->tile_zero, 0, n * sizeof *w->tile_zero);
 }
 
@@ -265,7 +293,11 @@ static void cs__count_rows(cs__prof_worker *w, const unsigned char *data, uint64
         uint64_t end = next_base < p1 ? next_base : p1;
         if (end - r > CS__KERNEL_MAX_ROWS)
             end = r + CS__KERNEL_MAX_ROWS;
-        cs__count(job, data + (r - p0) * F * es, (size_t)(end - r), (size_t)F, w->tile_zero, (size_t)F);
+        if (job->bytes) /* a whole base tile per call: chunks and pieces hold whole base tiles */
+            cs__count_zeros_u16_bytes(data + (r - p0) * F * es, (size_t)F, (size_t)(end - r), (size_t)F, job->kt16,
+                                      job->T, w->tile_zero8, (size_t)F);
+        else
+            cs__count(job, data + (r - p0) * F * es, (size_t)(end - r), (size_t)F, w->tile_zero, (size_t)F);
         r = end;
         if (r % job->base == 0 || r == rows)
             cs__fold_base_tile(w, r);
@@ -355,6 +387,7 @@ static void *cs__worker_gate(void *arg)
 static void cs__worker_free(cs__prof_worker *w)
 {
     free(w->tile_zero);
+    free(w->tile_zero8);
     free(w->h_zero);
     free(w->chan_zero);
     free(w->chan_zero_tiles);
@@ -481,9 +514,9 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
             job.last_base_reader = i;
     }
     const uint64_t row_bytes = F * view.elem_size;
-    job.chunk_rows = CS__CHUNK_BYTES / row_bytes;
-    if (job.chunk_rows < 1)
-        job.chunk_rows = 1;
+    /* whole base tiles, so each kernel call counts one whole base tile */
+    job.chunk_rows = (CS__CHUNK_BYTES / row_bytes + job.base - 1) / job.base * job.base;
+    job.bytes = view.elem_size == 2 && job.base <= 255 && cs__have_byte_kernel() && !cs__profile_force_words;
     int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
     if (rows * F < (1u << 20))
         nthreads = 1; /* small tensors: threads would cost more than they save */
@@ -554,12 +587,13 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         size_t nk = (size_t)F;
         w->gather_buf = malloc(job.read_rows * row_bytes);
         w->tile_zero = calloc((size_t)T * nk, sizeof *w->tile_zero);
+        w->tile_zero8 = calloc((size_t)T * nk, 1);
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
         w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
         w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
-        ok = w->gather_buf && w->tile_zero && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist &&
+        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist &&
              w->zero_cols;
     }
     if (!ok) {

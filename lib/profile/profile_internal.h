@@ -2,6 +2,7 @@
 #ifndef COLSCOPE_PROFILE_INTERNAL_H
 #define COLSCOPE_PROFILE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,9 +46,23 @@ void cs__count_zeros_u64(const void *x, size_t ld, size_t nrows, size_t nk, cons
 uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
                         size_t bins);
 
-/* Test hook (profile.c): nonzero makes workers read contiguous tensors with
- * pread, the path taken where the mapping cannot be populated. */
-extern int cs__profile_force_pread;
+/* Test hooks (profile.c): nonzero makes workers read contiguous tensors with
+ * pread, the path taken where the mapping cannot be populated; and count
+ * 16-bit data in 32-bit words, the path taken without AVX-512BW. */
+extern int cs__profile_force_pread, cs__profile_force_words;
+
+/* The same for counts held in bytes (tiles of at most 255 rows). */
+uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+                           size_t bins);
+
+/* The byte kernel: for whole tiles of at most 255 rows of 16-bit data,
+ * *stores* (not adds) each count as a byte, zero[t*zstride + k], for any
+ * alignment of x. Only where cs__have_byte_kernel() (AVX-512BW); elsewhere
+ * the profile counts in 32-bit words. Bytes cut the memory the per-tile
+ * passes move by four. */
+bool cs__have_byte_kernel(void);
+void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
+                               uint8_t *zero, size_t zstride);
 
 /* The plain scalar version of the same contract, the reference the
  * vectorised kernels are tested against. */

@@ -111,8 +111,8 @@ void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrow
  * the generic vector code needs three. T is a literal at every call site so
  * the accumulators stay in registers. */
 __attribute__((target("avx512bw,avx512f"), always_inline)) static inline void
-cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m512i *thr, const int T, uint32_t *zero,
-                     size_t zstride)
+cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m512i *thr, const int T, void *zero,
+                     size_t zstride, const bool bytes)
 {
     const __m512i mag = _mm512_set1_epi16(0x7fff), minus_one = _mm512_set1_epi16(-1);
     __m512i acc[CS__MAX_T_PER_PASS];
@@ -126,8 +126,12 @@ cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m5
             acc[t] = _mm512_mask_sub_epi16(acc[t], _mm512_cmplt_epu16_mask(v, thr[t]), acc[t], minus_one);
     }
     for (int t = 0; t < T; t++) {
+        if (bytes) { /* the byte kernel: a whole tile of at most 255 rows, stored */
+            _mm256_storeu_si256((__m256i *)((uint8_t *)zero + (size_t)t * zstride), _mm512_cvtepi16_epi8(acc[t]));
+            continue;
+        }
         /* widen the 32 u16 lanes and add them to the u32 totals */
-        uint32_t *z = zero + (size_t)t * zstride;
+        uint32_t *z = (uint32_t *)zero + (size_t)t * zstride;
         __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(acc[t]));
         __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(acc[t], 1));
         _mm512_storeu_si512(z, _mm512_add_epi32(_mm512_loadu_si512(z), lo));
@@ -135,10 +139,13 @@ cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m5
     }
 }
 
-__attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_avx512(
-    const void *data, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T, uint32_t *zero, size_t zstride)
+/* Both 16-bit AVX-512 kernels; `bytes` is a literal at both call sites. */
+__attribute__((target("avx512bw,avx512f"), always_inline)) static inline void
+cs__count_u16_avx512(const void *data, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T, void *zero,
+                     size_t zstride, const bool bytes)
 {
     const unsigned char *x = data;
+    const size_t es = bytes ? 1 : 4; /* of the counts */
     while (T > 0) {
         int pass = T < CS__MAX_T_PER_PASS ? T : CS__MAX_T_PER_PASS;
         __m512i thr[CS__MAX_T_PER_PASS];
@@ -146,38 +153,84 @@ __attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_avx5
             thr[t] = _mm512_set1_epi16((short)(t < pass ? kt[t] : 0));
         size_t k = 0;
         for (; k + 32 <= nk; k += 32) {
+            void *z = (char *)zero + k * es;
             switch (pass) {
-            case 1: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 1, zero + k, zstride); break;
-            case 2: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 2, zero + k, zstride); break;
-            case 3: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 3, zero + k, zstride); break;
-            case 4: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 4, zero + k, zstride); break;
-            case 5: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 5, zero + k, zstride); break;
-            case 6: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 6, zero + k, zstride); break;
-            case 7: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 7, zero + k, zstride); break;
-            default: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 8, zero + k, zstride); break;
+            case 1: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 1, z, zstride, bytes); break;
+            case 2: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 2, z, zstride, bytes); break;
+            case 3: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 3, z, zstride, bytes); break;
+            case 4: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 4, z, zstride, bytes); break;
+            case 5: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 5, z, zstride, bytes); break;
+            case 6: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 6, z, zstride, bytes); break;
+            case 7: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 7, z, zstride, bytes); break;
+            default: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 8, z, zstride, bytes); break;
             }
         }
-        u16_generic_scalar(x + k * 2, ld, nrows, nk - k, kt, pass, zero + k, zstride);
+        if (!bytes)
+            u16_generic_scalar(x + k * 2, ld, nrows, nk - k, kt, pass, (uint32_t *)zero + k, zstride);
+        else
+            for (; k < nk; k++) /* the features after the last whole vector */
+                for (int t = 0; t < pass; t++) {
+                    unsigned n = 0;
+                    for (size_t r = 0; r < nrows; r++) {
+                        uint16_t v;
+                        memcpy(&v, x + (r * ld + k) * 2, 2);
+                        n += (uint16_t)(v & 0x7fffu) < kt[t];
+                    }
+                    ((uint8_t *)zero)[(size_t)t * zstride + k] = (uint8_t)n;
+                }
         T -= pass;
         kt += pass;
-        zero += (size_t)pass * zstride;
+        zero = (char *)zero + (size_t)pass * zstride * es;
     }
 }
+
+__attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_avx512(
+    const void *data, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T, uint32_t *zero, size_t zstride)
+{
+    cs__count_u16_avx512(data, ld, nrows, nk, kt, T, zero, zstride, false);
+}
+
+__attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_bytes_avx512(
+    const void *data, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T, uint8_t *zero, size_t zstride)
+{
+    cs__count_u16_avx512(data, ld, nrows, nk, kt, T, zero, zstride, true);
+}
 #endif
+
+/* AVX-512BW and AVX-512F, which the 16-bit kernels and short-tile
+ * statistics use, and whose presence enables the byte kernel. */
+bool cs__have_byte_kernel(void)
+{
+#if CS__HAVE_X86_DISPATCH
+    static int have = -1;
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+    return have;
+#else
+    return false;
+#endif
+}
 
 void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
                          uint32_t *zero, size_t zstride)
 {
 #if CS__HAVE_X86_DISPATCH
-    static int have_avx512 = -1;
-    if (have_avx512 < 0)
-        have_avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
-    if (have_avx512) {
+    if (cs__have_byte_kernel()) {
         cs__count_zeros_u16_avx512(x, ld, nrows, nk, kt, T, zero, zstride);
         return;
     }
 #endif
     cs__count_zeros_u16_generic(x, ld, nrows, nk, kt, T, zero, zstride);
+}
+
+void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
+                               uint8_t *zero, size_t zstride)
+{
+#if CS__HAVE_X86_DISPATCH
+    cs__count_zeros_u16_bytes_avx512(x, ld, nrows, nk, kt, T, zero, zstride);
+#else
+    (void)x, (void)ld, (void)nrows, (void)nk, (void)kt, (void)T, (void)zero, (void)zstride;
+#endif
 }
 
 /* Per-tile statistics of one threshold: zero[k] = zero rows of feature k in a
@@ -190,42 +243,64 @@ void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, cons
  * of the histogram (`bins` apart), which the caller sums. Tried and measured
  * slower here: counting the two extreme bins with vector compares and
  * compressing the rest (mispredicted variable-length loops on GELU data). */
-CS__ALWAYS_INLINE uint64_t cs__tile_stats_scalar(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
-                                      uint64_t *hist, size_t bins)
-{
-    uint64_t zc = 0;
-    for (size_t k = 0; k < nk; k++) { /* vectorised by the compiler */
-        uint32_t is_zero = zero[k] == height;
-        tiles_zero[k] += is_zero;
-        zc += is_zero;
+#define CS__DEFINE_TILE_STATS_SCALAR(NAME, ELEM)                                                                 \
+    CS__ALWAYS_INLINE uint64_t NAME(const ELEM *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,           \
+                                    uint64_t *hist, size_t bins)                                                   \
+    {                                                                                                              \
+        uint64_t zc = 0;                                                                                           \
+        for (size_t k = 0; k < nk; k++) { /* vectorised by the compiler */                                         \
+            uint32_t is_zero = zero[k] == height;                                                                  \
+            tiles_zero[k] += is_zero;                                                                              \
+            zc += is_zero;                                                                                         \
+        }                                                                                                          \
+        size_t k = 0;                                                                                              \
+        for (; k + CS__HIST_COPIES <= nk; k += CS__HIST_COPIES)                                                    \
+            for (size_t c = 0; c < CS__HIST_COPIES; c++)                                                           \
+                hist[c * bins + height - zero[k + c]]++;                                                           \
+        for (; k < nk; k++)                                                                                        \
+            hist[height - zero[k]]++;                                                                              \
+        return zc;                                                                                                 \
     }
-    size_t k = 0;
-    for (; k + CS__HIST_COPIES <= nk; k += CS__HIST_COPIES)
-        for (size_t c = 0; c < CS__HIST_COPIES; c++)
-            hist[c * bins + height - zero[k + c]]++;
-    for (; k < nk; k++)
-        hist[height - zero[k]]++;
-    return zc;
-}
+
+CS__DEFINE_TILE_STATS_SCALAR(cs__tile_stats_scalar, uint32_t)
+CS__DEFINE_TILE_STATS_SCALAR(cs__tile_stats_scalar_u8, uint8_t)
 
 #if CS__HAVE_X86_DISPATCH
-/* Short tiles (few bins) with AVX-512: the counts narrowed to bytes, 64
- * columns at a time. Up to CS__REGISTER_BINS bins (heights up to 16, the
- * usual base tile), each bin has a register of 64 byte counters that a
- * compare and a masked subtract advance, and the counters are summed once
- * per call (or every 255 groups, before a byte can overflow): about 2
- * instructions per bin and 64 columns. Taller short tiles count each bin
- * with a compare and a popcount (4 instructions). Both beat a scalar
- * increment per column while there are at most CS__VECTOR_BINS bins. */
+/* Short tiles (few bins) with AVX-512: the counts as bytes, 64 columns at a
+ * time. Up to CS__REGISTER_BINS bins (heights up to 16, the usual base
+ * tile), each bin has a register of 64 byte counters that a compare and a
+ * masked subtract advance, and the counters are summed once per call (or
+ * every 255 groups, before a byte can overflow): about 2 instructions per
+ * bin and 64 columns. Taller short tiles count each bin with a compare and a
+ * popcount (4 instructions). Both beat a scalar increment per column while
+ * there are at most CS__VECTOR_BINS bins. The counts come as 32-bit words
+ * (narrowed here) or, from the byte kernel, as bytes (`u8`, a literal at
+ * every call site). */
 #define CS__VECTOR_BINS 24
 #define CS__REGISTER_BINS 17
+#define CS__AVX512_INLINE __attribute__((target("avx512f,avx512bw,popcnt"), always_inline)) static inline
 
 /* The non-zero rows (height - zero[k]) of 64 columns as bytes; counts the
  * zero columns into tiles_zero and *zc. */
-__attribute__((target("avx512f,avx512bw,popcnt"), always_inline)) static inline __m512i
-cs__nonzero_bytes(const uint32_t *zero, __m512i vh, uint64_t *tiles_zero, uint64_t *zc)
+CS__AVX512_INLINE __m512i cs__nonzero_bytes(const void *counts, bool u8, uint32_t height, uint64_t *tiles_zero,
+                                            uint64_t *zc)
 {
     const __m512i one = _mm512_set1_epi64(1);
+    if (u8) {
+        const __m512i vh = _mm512_set1_epi8((char)height), v = _mm512_loadu_si512(counts);
+        __mmask64 z = _mm512_cmpeq_epi8_mask(v, vh);
+        if (z) {
+            for (int i = 0; i < 8; i++) {
+                uint64_t *tz = tiles_zero + 8 * i;
+                __m512i t = _mm512_loadu_si512(tz);
+                _mm512_storeu_si512(tz, _mm512_mask_add_epi64(t, (__mmask8)(z >> (8 * i)), t, one));
+            }
+            *zc += (uint64_t)__builtin_popcountll(z);
+        }
+        return _mm512_sub_epi8(vh, v);
+    }
+    const uint32_t *zero = counts;
+    const __m512i vh = _mm512_set1_epi32((int)height);
     __m128i q[4];
     for (int i = 0; i < 4; i++) {
         __m512i v = _mm512_loadu_si512(zero + 16 * i);
@@ -244,19 +319,29 @@ cs__nonzero_bytes(const uint32_t *zero, __m512i vh, uint64_t *tiles_zero, uint64
     return _mm512_inserti32x4(nz, q[3], 3);
 }
 
-/* H is a literal at every call site, so the H + 1 counters stay in registers. */
-__attribute__((target("avx512f,avx512bw,popcnt"), always_inline)) static inline uint64_t
-cs__tile_stats_registers(const uint32_t *zero, size_t nk, const uint32_t H, uint64_t *tiles_zero, uint64_t *hist,
-                         size_t bins)
+/* The columns from k on, one at a time. */
+CS__AVX512_INLINE uint64_t cs__tile_stats_rest(const void *counts, bool u8, size_t k, size_t nk, uint32_t height,
+                                               uint64_t *tiles_zero, uint64_t *hist, size_t bins)
 {
+    /* the copies lie `bins` apart, which is more than height + 1 for a
+     * partial last tile */
+    return u8 ? cs__tile_stats_scalar_u8((const uint8_t *)counts + k, nk - k, height, tiles_zero + k, hist, bins)
+              : cs__tile_stats_scalar((const uint32_t *)counts + k, nk - k, height, tiles_zero + k, hist, bins);
+}
+
+/* H is a literal at every call site, so the H + 1 counters stay in registers. */
+CS__AVX512_INLINE uint64_t cs__tile_stats_registers(const void *counts, bool u8, size_t nk, const uint32_t H,
+                                                    uint64_t *tiles_zero, uint64_t *hist, size_t bins)
+{
+    const size_t es = u8 ? 1 : 4;
     __m512i acc[CS__REGISTER_BINS];
     for (uint32_t b = 0; b <= H; b++)
         acc[b] = _mm512_setzero_si512();
-    const __m512i vh = _mm512_set1_epi32((int)H), minus_one = _mm512_set1_epi8(-1);
+    const __m512i minus_one = _mm512_set1_epi8(-1);
     uint64_t zc = 0;
     size_t k = 0;
     for (unsigned groups = 0; k + 64 <= nk; k += 64) {
-        __m512i nz = cs__nonzero_bytes(zero + k, vh, tiles_zero + k, &zc);
+        __m512i nz = cs__nonzero_bytes((const char *)counts + k * es, u8, H, tiles_zero + k, &zc);
         for (uint32_t b = 0; b <= H; b++)
             acc[b] = _mm512_mask_sub_epi8(acc[b], _mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)), acc[b],
                                           minus_one);
@@ -268,33 +353,46 @@ cs__tile_stats_registers(const uint32_t *zero, size_t nk, const uint32_t H, uint
             groups = 0;
         }
     }
-    return zc + cs__tile_stats_scalar(zero + k, nk - k, H, tiles_zero + k, hist, bins);
+    return zc + cs__tile_stats_rest(counts, u8, k, nk, H, tiles_zero, hist, bins);
 }
 
-__attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
-cs__tile_stats_avx512(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
-                      size_t bins)
+CS__AVX512_INLINE uint64_t cs__tile_stats_popcount(const void *counts, bool u8, size_t nk, uint32_t height,
+                                                   uint64_t *tiles_zero, uint64_t *hist, size_t bins)
 {
-    switch (height) {
-    case 16: return cs__tile_stats_registers(zero, nk, 16, tiles_zero, hist, bins);
-    case 8: return cs__tile_stats_registers(zero, nk, 8, tiles_zero, hist, bins);
-    case 4: return cs__tile_stats_registers(zero, nk, 4, tiles_zero, hist, bins);
-    default: break;
-    }
-    uint64_t counts[CS__VECTOR_BINS + 1] = {0};
-    const __m512i vh = _mm512_set1_epi32((int)height);
+    const size_t es = u8 ? 1 : 4;
+    uint64_t n[CS__VECTOR_BINS + 1] = {0};
     uint64_t zc = 0;
     size_t k = 0;
     for (; k + 64 <= nk; k += 64) {
-        __m512i nz = cs__nonzero_bytes(zero + k, vh, tiles_zero + k, &zc);
+        __m512i nz = cs__nonzero_bytes((const char *)counts + k * es, u8, height, tiles_zero + k, &zc);
         for (uint32_t b = 0; b <= height; b++)
-            counts[b] += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)));
+            n[b] += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(nz, _mm512_set1_epi8((char)b)));
     }
     for (uint32_t b = 0; b <= height; b++)
-        hist[b] += counts[b];
-    /* the copies of the remainder lie `bins` apart, which is more than
-     * height + 1 for a partial last tile */
-    return zc + cs__tile_stats_scalar(zero + k, nk - k, height, tiles_zero + k, hist, bins);
+        hist[b] += n[b];
+    return zc + cs__tile_stats_rest(counts, u8, k, nk, height, tiles_zero, hist, bins);
+}
+
+__attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
+cs__tile_stats_avx512(const void *counts, bool u8, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+                      size_t bins)
+{
+#define CS__BY_WIDTH(CALL) (u8 ? CALL(true) : CALL(false))
+#define CS__REG16(W) cs__tile_stats_registers(counts, W, nk, 16, tiles_zero, hist, bins)
+#define CS__REG8(W) cs__tile_stats_registers(counts, W, nk, 8, tiles_zero, hist, bins)
+#define CS__REG4(W) cs__tile_stats_registers(counts, W, nk, 4, tiles_zero, hist, bins)
+#define CS__POPC(W) cs__tile_stats_popcount(counts, W, nk, height, tiles_zero, hist, bins)
+    switch (height) {
+    case 16: return CS__BY_WIDTH(CS__REG16);
+    case 8: return CS__BY_WIDTH(CS__REG8);
+    case 4: return CS__BY_WIDTH(CS__REG4);
+    default: return CS__BY_WIDTH(CS__POPC);
+    }
+#undef CS__BY_WIDTH
+#undef CS__REG16
+#undef CS__REG8
+#undef CS__REG4
+#undef CS__POPC
 }
 #endif
 
@@ -302,11 +400,18 @@ CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t hei
                         size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
-    static int have_avx512 = -1;
-    if (have_avx512 < 0)
-        have_avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
-    if (have_avx512 && height <= CS__VECTOR_BINS && nk >= 64)
-        return cs__tile_stats_avx512(zero, nk, height, tiles_zero, hist, bins);
+    if (cs__have_byte_kernel() && height <= CS__VECTOR_BINS && nk >= 64)
+        return cs__tile_stats_avx512(zero, false, nk, height, tiles_zero, hist, bins);
 #endif
     return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
+}
+
+CS__CLONES uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
+                                      uint64_t *hist, size_t bins)
+{
+#if CS__HAVE_X86_DISPATCH
+    if (cs__have_byte_kernel() && height <= CS__VECTOR_BINS && nk >= 64)
+        return cs__tile_stats_avx512(zero, true, nk, height, tiles_zero, hist, bins);
+#endif
+    return cs__tile_stats_scalar_u8(zero, nk, height, tiles_zero, hist, bins);
 }
