@@ -29,7 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles);
+void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles, int threads);
 
 /* Workers take chunks of about this size in turn from a shared counter:
  * small enough that the last ones even out the threads' finishing times
@@ -662,7 +662,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         free(job.masks);
         job.masks = NULL;
     }
-    cs__profile_finish(out, chan_zero, chan_zero_tiles);
+    cs__profile_finish(out, chan_zero, chan_zero_tiles, nthreads);
 
 done:
     if (job.masks) {
