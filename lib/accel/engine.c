@@ -45,6 +45,10 @@ typedef struct cs__stream {
     int64_t cur;         /* unit sending atoms, -1 none */
     int cls;
     bool refused;
+    /* After the back end refused the current atom: a counter that stays at
+     * watch_value while retrying it would be refused too (NULL: unknown). */
+    const uint64_t *watch;
+    uint64_t watch_value;
 } cs__stream;
 
 typedef struct cs__engine {
@@ -324,14 +328,20 @@ static bool cs__send_atoms(cs__engine *e)
             cs__stream *st = &e->st[s];
             if (st->cur < 0 || st->refused)
                 continue;
+            if (st->watch && *st->watch == st->watch_value) { /* refused again: skip the call */
+                st->refused = true;
+                continue;
+            }
             uint32_t idx = (uint32_t)st->cur;
             cs__urt *u = &e->rt[idx];
             const cs__atom_run *r = &u->runs[u->ri];
             uint64_t atom = r->first + u->roff;
             if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, e->s->units[idx].op == CS__OP_C, idx)) {
                 st->refused = true;
+                st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
                 continue;
             }
+            st->watch = NULL;
             e->atoms_by_op[e->s->units[idx].op]++;
             any = progress = true;
             if (++u->roff == r->count) {

@@ -174,7 +174,14 @@ reject:
     d->rejected_addr = addr;
     d->rejected_write = is_write;
     d->rejected_epoch = c->accept_epoch[is_write];
+    d->rejected_watch = &c->accept_epoch[is_write];
     return false;
+}
+
+const uint64_t *cs_dram_refusal_watch(const cs_dram *d, uint64_t *value)
+{
+    *value = d->rejected_epoch;
+    return d->rejected_watch;
 }
 
 void cs_dram_advance_to(cs_dram *d, uint64_t cycle)

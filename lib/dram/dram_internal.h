@@ -277,6 +277,7 @@ struct cs_dram {
      * same request retried before that epoch moves is rejected at once. */
     uint64_t rejected_addr, rejected_epoch;
     int rejected_write; /* -1: none */
+    const uint64_t *rejected_watch; /* its channel's accept_epoch for it */
     uint64_t last_completion; /* cycle of the latest completion */
     cs__chan *chan;
     cs_dram_complete_fn on_complete;
