@@ -629,6 +629,13 @@ static void cs__make_plan(cs__chan *c, int64_t t)
         }
     }
     c->plan = p;
+    /* The request to issue next was written at its arrival, long ago, and is
+     * usually out of the L1 cache by now; its issue is a tick of this channel
+     * away, after the other channels' ticks, time enough to fetch it. */
+    if (p.t_active <= p.t_rw && p.active_bank >= 0)
+        __builtin_prefetch(&c->pool[a->slot[p.active_bank]]);
+    else if (p.rw_bank >= 0)
+        __builtin_prefetch(&c->pool[(p.write_mode ? &c->writeq : &c->readq)->bank[p.rw_bank].slot[p.rw_index]]);
 }
 
 /* Once tick made_at + 1 has passed without an issue, it has evaluated the
