@@ -98,29 +98,36 @@ static inline cs_dram_cmd cs__device_next_cmd(const cs__device *dev, uint32_t ba
     return open == CS__ROW_CLOSED ? CS_DRAM_ACT : CS_DRAM_PREPB;
 }
 
-/* A request while it waits in a controller buffer. */
+/* A request while it waits in a controller buffer: 32 bytes, so that an
+ * entry of the (aligned) pool is one cache line's half and never straddles
+ * two. Its arrival number lives in its buffer entry (cs__qentry). */
+enum { CS__REQ_WRITE = 1, CS__REQ_CLASSIFIED = 2 /* row hit/miss/conflict counted */ };
 typedef struct cs__req {
     uint64_t addr, tag;
-    uint64_t seq; /* arrival order within the channel */
     int64_t arrive;
     uint32_t row;
     uint16_t column;
     uint8_t bank; /* flat: bank_group * banks_per_group + bank */
-    uint8_t is_write;
-    uint8_t classified; /* row hit/miss/conflict counted */
+    uint8_t flags; /* CS__REQ_* */
 } cs__req;
+
+/* A read/write buffer entry: what the scheduler reads of a queued request,
+ * together, so that finding a bank's oldest hit or other request and taking
+ * its arrival number and pool slot touch one cache line, not three arrays. */
+typedef struct cs__qentry {
+    uint64_t seq; /* arrival order within the channel */
+    uint32_t row;
+    uint16_t slot; /* request pool index */
+} cs__qentry;
 
 /* The requests of one bank in a read or write buffer, in arrival order.
  * Requests of a bank that agree on hitting its open row need the same
  * command at the same cycle, so the scheduler only ever looks at the oldest
  * hit and the oldest other request; both are kept up to date. */
 typedef struct cs__bank_queue {
-    /* Entries [0, n) of these arrays, which start `offset` entries into
-     * their storage: taking the oldest request (the common case) just
-     * advances them. */
-    uint16_t *slot; /* request pool indices */
-    uint32_t *row;
-    uint64_t *seq;
+    /* Entries [0, n), which start `offset` entries into the bank's storage:
+     * taking the oldest request (the common case) just advances them. */
+    cs__qentry *e;
     uint32_t n, offset;
     int32_t first_hit, first_other; /* indices into slot[]; -1: none */
 } cs__bank_queue;
@@ -142,9 +149,7 @@ typedef struct cs__queue {
      * an ACT (bank closed) or a PREpb (another row open). */
     uint32_t hit_banks, act_banks, pre_banks;
     uint32_t stale_hit, stale_other;
-    uint16_t *slot_store;
-    uint32_t *row_store;
-    uint64_t *seq_store;
+    cs__qentry *store;
 } cs__queue;
 
 /* The active buffer: requests whose ACT has issued, waiting for their column
