@@ -43,8 +43,17 @@ typedef struct cs__follow {
 /* t + this is below every ready time (they start at 0): changes none. */
 #define CS__NO_RULE (INT64_MIN / 2)
 
+/* Rows of earliest-issue cycles are padded to this many commands and start
+ * on a cache line: ACT to REFab (0-7) share one line, REFpb the next, which
+ * a command without a rule for REFpb leaves alone; the rule rows are split
+ * the same way (cs__timing). With eight channels' states competing for L1,
+ * issuing a command then touches one line per node instead of two. */
+#define CS__ROW 16
+_Static_assert(CS_DRAM_NCMDS > 8 && CS_DRAM_NCMDS <= CS__ROW, "cs__node_issue: commands 0-7, then the rest");
+
 typedef struct cs__timing {
-    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
+    _Alignas(64) int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][8]; /* following commands 0-7: one line */
+    int64_t after_tail[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS - 8]; /* the others (REFpb), together */
     cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
@@ -64,9 +73,9 @@ typedef struct cs__device {
     uint32_t bank_bits; /* log2(banks_per_group): bank group = flat bank >> bank_bits */
     uint32_t open_banks;
     uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
-    int64_t ch_ready[CS_DRAM_NCMDS];
-    int64_t bg_ready[CS__MAX_BG][CS_DRAM_NCMDS];
-    int64_t bank_ready[CS_DRAM_MAX_BANKS][CS_DRAM_NCMDS];
+    _Alignas(64) int64_t ch_ready[CS__ROW];
+    _Alignas(64) int64_t bg_ready[CS__MAX_BG][CS__ROW];
+    _Alignas(64) int64_t bank_ready[CS_DRAM_MAX_BANKS][CS__ROW];
     /* Issue times, newest first, for windowed rules (-1: none yet). */
     int64_t ch_hist[CS_DRAM_NCMDS][CS__MAX_WINDOW];
     int64_t bg_hist[CS__MAX_BG][CS_DRAM_NCMDS][CS__MAX_WINDOW];
