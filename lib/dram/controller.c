@@ -146,11 +146,24 @@ static int32_t cs__bank_queue_find(const cs__bank_queue *bq, uint32_t from, uint
     return -1;
 }
 
-/* After the bank's open row changed. */
-static void cs__bank_queue_reclassify(cs__bank_queue *bq, uint32_t open_row)
+/* Sets the bank's oldest hit (hit) or other request, and keeps its arrival
+ * number in the scheduler's cache: it is read here, on the line just
+ * searched, rather than on each refresh of the candidate, when that line
+ * has usually left L1. */
+static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t idx)
 {
-    bq->first_hit = cs__bank_queue_find(bq, 0, open_row, true);
-    bq->first_other = cs__bank_queue_find(bq, 0, open_row, false);
+    cs__bank_queue *bq = &q->bank[bank];
+    *(hit ? &bq->first_hit : &bq->first_other) = idx;
+    if (idx >= 0)
+        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
+}
+
+/* After the bank's open row changed. */
+static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open_row)
+{
+    const cs__bank_queue *bq = &q->bank[bank];
+    cs__set_first(q, bank, true, cs__bank_queue_find(bq, 0, open_row, true));
+    cs__set_first(q, bank, false, cs__bank_queue_find(bq, 0, open_row, false));
 }
 
 static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
@@ -162,10 +175,9 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
         bq->e -= bq->offset;
         bq->offset = 0;
     }
-    int32_t *first = row == open_row ? &bq->first_hit : &bq->first_other;
-    if (*first < 0)
-        *first = (int32_t)bq->n;
     bq->e[bq->n] = (cs__qentry){seq, row, slot};
+    if ((row == open_row ? bq->first_hit : bq->first_other) < 0)
+        cs__set_first(q, bank, row == open_row, (int32_t)bq->n);
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
@@ -194,7 +206,7 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t
         if (*f > (int32_t)idx)
             (*f)--;
         else if (*f == (int32_t)idx) /* the oldest of its kind left: the next one is at or after idx */
-            *f = cs__bank_queue_find(bq, idx, open_row, k == 0);
+            cs__set_first(q, bank, k == 0, cs__bank_queue_find(bq, idx, open_row, k == 0));
     }
 }
 
@@ -292,7 +304,6 @@ static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_d
     if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
         q->hit_banks |= bit;
         q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
-        q->hit_seq[bank] = bq->e[bq->first_hit].seq;
     }
 }
 
@@ -310,7 +321,6 @@ static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
         cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
         *(closed ? &q->act_banks : &q->pre_banks) |= bit;
         q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
-        q->other_seq[bank] = bq->e[bq->first_other].seq;
     }
 }
 
@@ -468,8 +478,8 @@ static void cs__bank_changed(cs__chan *c, int bank)
 {
     uint32_t lo = bank < 0 ? 0 : (uint32_t)bank, hi = bank < 0 ? c->dev.banks : (uint32_t)bank + 1;
     for (uint32_t b = lo; b < hi; b++) {
-        cs__bank_queue_reclassify(&c->readq.bank[b], c->dev.open_row[b]);
-        cs__bank_queue_reclassify(&c->writeq.bank[b], c->dev.open_row[b]);
+        cs__bank_queue_reclassify(&c->readq, b, c->dev.open_row[b]);
+        cs__bank_queue_reclassify(&c->writeq, b, c->dev.open_row[b]);
     }
 }
 

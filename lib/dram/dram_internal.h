@@ -151,7 +151,9 @@ typedef struct cs__queue {
      * concerned, and their arrival numbers. The channel-level part is
      * applied when scanning. Stale entries are recomputed first: a command
      * changes the timing of its own bank, and of its bank group only for
-     * some commands. */
+     * some commands. The arrival numbers are set whenever the oldest hit or
+     * other request changes (cs__set_first), valid where first_hit /
+     * first_other are. */
     int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
     uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
     /* Banks with an eligible candidate of that kind; "other" candidates need
