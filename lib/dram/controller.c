@@ -158,10 +158,16 @@ static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t 
         *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
 }
 
-/* After the bank's open row changed. */
+/* After the bank's open row changed. A closed bank has no hits: its oldest
+ * other request is its oldest, no search needed. */
 static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open_row)
 {
     const cs__bank_queue *bq = &q->bank[bank];
+    if (open_row == CS__ROW_CLOSED) {
+        cs__set_first(q, bank, true, -1);
+        cs__set_first(q, bank, false, bq->n ? 0 : -1);
+        return;
+    }
     cs__set_first(q, bank, true, cs__bank_queue_find(bq, 0, open_row, true));
     cs__set_first(q, bank, false, cs__bank_queue_find(bq, 0, open_row, false));
 }
