@@ -158,6 +158,12 @@ void cs_dram_free(cs_dram *d);
  * requests may be sent in one cycle. Address bits above
  * cs_dram_capacity_bytes are ignored. */
 bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag);
+/* Right after cs_dram_try_send refused a request: a counter that keeps the
+ * value stored in *value for as long as that same request would be refused
+ * again (it moves when its channel frees a buffer entry or accepts any
+ * request). A frontend with several blocked streams can test it instead of
+ * retrying each one; the pointer stays valid until cs_dram_free. */
+const uint64_t *cs_dram_refusal_watch(const cs_dram *d, uint64_t *value);
 /* Simulates every controller tick up to and including `cycle`. Idle stretches
  * cost nothing: the model jumps to the next cycle at which a command can
  * issue, a read completes or a refresh falls due. */

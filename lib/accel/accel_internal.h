@@ -85,6 +85,10 @@ typedef struct cs__mem {
     void *self;
     double tck_ps;                                             /* back-end clock period */
     bool (*try_send)(void *self, uint64_t addr, bool write, uint64_t tag);
+    /* Optional (NULL: retry always): right after try_send refused, a counter
+     * that keeps the value put in *value while the same request would be
+     * refused again. */
+    const uint64_t *(*refusal_watch)(void *self, uint64_t *value);
     void (*advance_to)(void *self, uint64_t cycle);            /* completions up to cycle fire */
     uint64_t (*next_event)(void *self);                        /* UINT64_MAX when idle */
     uint64_t (*now)(void *self);

@@ -45,6 +45,10 @@ typedef struct cs__stream {
     int64_t cur;         /* unit sending atoms, -1 none */
     int cls;
     bool refused;
+    /* After the back end refused the current atom: a counter that stays at
+     * watch_value while retrying it would be refused too (NULL: unknown). */
+    const uint64_t *watch;
+    uint64_t watch_value;
 } cs__stream;
 
 typedef struct cs__engine {
@@ -75,9 +79,31 @@ typedef struct cs__engine {
     uint64_t atoms_by_op[CS__NOPS];
     cs_error *err;
     bool failed;
+    uint64_t tck_int;      /* mem.tck_ps if a whole number of ps below 2^20, else 0 (cs__cycles_to_ps) */
+    uint64_t cycles_limit; /* 2^52 / tck_int */
 } cs__engine;
 
 static uint64_t cs__up(uint64_t t, uint64_t q) { return (t + q - 1) / q * q; }
+
+/* Back-end cycles to picoseconds, rounded up, and back, rounded down: the
+ * double expressions, or, when the period is a whole number of ps (GDDR6's
+ * tCK), integer arithmetic, which gives the same values while the numbers
+ * stay below 2^52 (then n, n * tck and n / tck are exact in double, and
+ * n / tck cannot round up to the next integer) and costs a fraction of
+ * them on the per-event path. */
+static inline uint64_t cs__cycles_to_ps(const cs__engine *e, uint64_t c)
+{
+    if (e->tck_int && c < e->cycles_limit)
+        return c * e->tck_int;
+    return (uint64_t)ceil((double)c * e->mem.tck_ps);
+}
+
+static inline uint64_t cs__ps_to_cycles(const cs__engine *e, uint64_t ps)
+{
+    if (e->tck_int && ps < (uint64_t)1 << 52)
+        return ps / e->tck_int;
+    return (uint64_t)floor((double)ps / e->mem.tck_ps);
+}
 
 /* ---- release heap ----------------------------------------------------- */
 
@@ -137,7 +163,7 @@ static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
     u->done++;
     if (u->state == CS__U_SENT && u->done == u->natoms) {
         u->state = CS__U_DONE;
-        u->ready_ps = (uint64_t)ceil((double)cycle * e->mem.tck_ps);
+        u->ready_ps = cs__cycles_to_ps(e, cycle);
         if (e->s->units[tag].op == CS__OP_C) {
             e->occ[CS__CLS_OFMAP] -= u->bytes;
             e->writes_pending--;
@@ -324,14 +350,20 @@ static bool cs__send_atoms(cs__engine *e)
             cs__stream *st = &e->st[s];
             if (st->cur < 0 || st->refused)
                 continue;
+            if (st->watch && *st->watch == st->watch_value) { /* refused again: skip the call */
+                st->refused = true;
+                continue;
+            }
             uint32_t idx = (uint32_t)st->cur;
             cs__urt *u = &e->rt[idx];
             const cs__atom_run *r = &u->runs[u->ri];
             uint64_t atom = r->first + u->roff;
             if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, e->s->units[idx].op == CS__OP_C, idx)) {
                 st->refused = true;
+                st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
                 continue;
             }
+            st->watch = NULL;
             e->atoms_by_op[e->s->units[idx].op]++;
             any = progress = true;
             if (++u->roff == r->count) {
@@ -462,6 +494,10 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
                                              : cs__mem_simple_create(m, cs__on_done, &e, &e.mem, err);
     if (rc != CS_OK)
         return rc;
+    if (e.mem.tck_ps >= 1 && e.mem.tck_ps < (double)(1u << 20) && e.mem.tck_ps == floor(e.mem.tck_ps)) {
+        e.tck_int = (uint64_t)e.mem.tck_ps;
+        e.cycles_limit = ((uint64_t)1 << 52) / e.tck_int;
+    }
     e.rt = calloc(s->nunits ? s->nunits : 1, sizeof *e.rt);
     bool ok = e.rt != NULL;
     static const int cls[CS__NOPS] = {CS__CLS_IFMAP, CS__CLS_FILTER, CS__CLS_IFMAP, CS__CLS_OFMAP};
@@ -504,7 +540,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         uint64_t next = UINT64_MAX;
         uint64_t mc = e.mem.next_event(e.mem.self);
         if (mc != UINT64_MAX)
-            next = (uint64_t)ceil((double)mc * e.mem.tck_ps);
+            next = cs__cycles_to_ps(&e, mc);
         if (e.nrel && e.rel[0].t < next)
             next = e.rel[0].t;
         if (e.wake < next)
@@ -517,7 +553,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         if (next <= e.now)
             next = e.now + 1;
         e.now = next;
-        e.mem.advance_to(e.mem.self, (uint64_t)floor((double)e.now / e.mem.tck_ps));
+        e.mem.advance_to(e.mem.self, cs__ps_to_cycles(&e, e.now));
     }
 
     memset(out, 0, sizeof *out);

@@ -466,12 +466,13 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
     for (int l = 0; l < CS__NLEVELS; l++)
         for (int c = 0; c < CS_DRAM_NCMDS; c++)
             for (int f = 0; f < CS_DRAM_NCMDS; f++)
-                tm->after[l][c][f] = CS__NO_RULE;
+                *(f < 8 ? &tm->after[l][c][f] : &tm->after_tail[l][c][f - 8]) = CS__NO_RULE;
     for (size_t i = 0; i < n; i++) {
         const cs__rule *r = &rules[i];
         bool windowed = r->window > 1;
         if (!windowed) { /* duplicates (nBL and nCCDS) merge: the longer wins */
-            int64_t *lat = &tm->after[r->level][r->preceding][r->following];
+            int64_t *lat = r->following < 8 ? &tm->after[r->level][r->preceding][r->following]
+                                            : &tm->after_tail[r->level][r->preceding][r->following - 8];
             if (r->latency > *lat)
                 *lat = r->latency;
         } else {

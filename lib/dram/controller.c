@@ -113,18 +113,25 @@ static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
     }
 }
 
+/* Zeroed memory on a cache-line boundary (C11 aligned_alloc wants a size
+ * that is a multiple of the alignment). */
+static void *cs__alloc_lines(size_t bytes)
+{
+    size_t n = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
 static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
 {
     memset(q, 0, sizeof *q);
     q->cap = cap;
-    q->slot_store = malloc((size_t)banks * cap * sizeof *q->slot_store);
-    q->row_store = malloc((size_t)banks * cap * sizeof *q->row_store);
-    q->seq_store = malloc((size_t)banks * cap * sizeof *q->seq_store);
-    bool ok = q->slot_store && q->row_store && q->seq_store;
+    q->store = cs__alloc_lines((size_t)banks * cap * sizeof *q->store);
+    bool ok = q->store != NULL;
     for (uint32_t b = 0; ok && b < banks; b++) {
-        q->bank[b].slot = q->slot_store + (size_t)b * cap;
-        q->bank[b].row = q->row_store + (size_t)b * cap;
-        q->bank[b].seq = q->seq_store + (size_t)b * cap;
+        q->bank[b].e = q->store + (size_t)b * cap;
         q->bank[b].first_hit = q->bank[b].first_other = -1;
     }
     return ok;
@@ -134,16 +141,35 @@ static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
 static int32_t cs__bank_queue_find(const cs__bank_queue *bq, uint32_t from, uint32_t open_row, bool hit)
 {
     for (uint32_t i = from; i < bq->n; i++)
-        if ((bq->row[i] == open_row) == hit)
+        if ((bq->e[i].row == open_row) == hit)
             return (int32_t)i;
     return -1;
 }
 
-/* After the bank's open row changed. */
-static void cs__bank_queue_reclassify(cs__bank_queue *bq, uint32_t open_row)
+/* Sets the bank's oldest hit (hit) or other request, and keeps its arrival
+ * number in the scheduler's cache: it is read here, on the line just
+ * searched, rather than on each refresh of the candidate, when that line
+ * has usually left L1. */
+static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t idx)
 {
-    bq->first_hit = cs__bank_queue_find(bq, 0, open_row, true);
-    bq->first_other = cs__bank_queue_find(bq, 0, open_row, false);
+    cs__bank_queue *bq = &q->bank[bank];
+    *(hit ? &bq->first_hit : &bq->first_other) = idx;
+    if (idx >= 0)
+        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
+}
+
+/* After the bank's open row changed. A closed bank has no hits: its oldest
+ * other request is its oldest, no search needed. */
+static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open_row)
+{
+    const cs__bank_queue *bq = &q->bank[bank];
+    if (open_row == CS__ROW_CLOSED) {
+        cs__set_first(q, bank, true, -1);
+        cs__set_first(q, bank, false, bq->n ? 0 : -1);
+        return;
+    }
+    cs__set_first(q, bank, true, cs__bank_queue_find(bq, 0, open_row, true));
+    cs__set_first(q, bank, false, cs__bank_queue_find(bq, 0, open_row, false));
 }
 
 static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
@@ -151,20 +177,13 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
 {
     cs__bank_queue *bq = &q->bank[bank];
     if (bq->offset + bq->n == q->cap) { /* slid to the end of its storage: move back to the start */
-        memmove(bq->slot - bq->offset, bq->slot, bq->n * sizeof *bq->slot);
-        memmove(bq->row - bq->offset, bq->row, bq->n * sizeof *bq->row);
-        memmove(bq->seq - bq->offset, bq->seq, bq->n * sizeof *bq->seq);
-        bq->slot -= bq->offset;
-        bq->row -= bq->offset;
-        bq->seq -= bq->offset;
+        memmove(bq->e - bq->offset, bq->e, bq->n * sizeof *bq->e);
+        bq->e -= bq->offset;
         bq->offset = 0;
     }
-    int32_t *first = row == open_row ? &bq->first_hit : &bq->first_other;
-    if (*first < 0)
-        *first = (int32_t)bq->n;
-    bq->slot[bq->n] = slot;
-    bq->row[bq->n] = row;
-    bq->seq[bq->n] = seq;
+    bq->e[bq->n] = (cs__qentry){seq, row, slot};
+    if ((row == open_row ? bq->first_hit : bq->first_other) < 0)
+        cs__set_first(q, bank, row == open_row, (int32_t)bq->n);
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
@@ -176,15 +195,10 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t
 {
     cs__bank_queue *bq = &q->bank[bank];
     if (idx == 0) {
-        bq->slot++;
-        bq->row++;
-        bq->seq++;
+        bq->e++;
         bq->offset++;
     } else {
-        uint32_t tail = bq->n - idx - 1;
-        memmove(bq->slot + idx, bq->slot + idx + 1, tail * sizeof *bq->slot);
-        memmove(bq->row + idx, bq->row + idx + 1, tail * sizeof *bq->row);
-        memmove(bq->seq + idx, bq->seq + idx + 1, tail * sizeof *bq->seq);
+        memmove(bq->e + idx, bq->e + idx + 1, (bq->n - idx - 1) * sizeof *bq->e);
     }
     bq->n--;
     q->n--;
@@ -198,7 +212,7 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t
         if (*f > (int32_t)idx)
             (*f)--;
         else if (*f == (int32_t)idx) /* the oldest of its kind left: the next one is at or after idx */
-            *f = cs__bank_queue_find(bq, idx, open_row, k == 0);
+            cs__set_first(q, bank, k == 0, cs__bank_queue_find(bq, idx, open_row, k == 0));
     }
 }
 
@@ -216,7 +230,7 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
     cs__device_init(&c->dev, &sys->timing, cfg);
     uint32_t banks = c->dev.banks;
     uint32_t pool = cfg->read_queue + cfg->write_queue + banks;
-    c->pool = calloc(pool, sizeof *c->pool);
+    c->pool = cs__alloc_lines(pool * sizeof *c->pool);
     c->free_slot = malloc(pool * sizeof *c->free_slot);
     for (uint32_t i = 0; c->free_slot && i < pool; i++)
         c->free_slot[i] = (uint16_t)(pool - 1 - i);
@@ -247,9 +261,7 @@ void cs__chan_free(cs__chan *c)
     free(c->priority);
     cs__queue *qs[2] = {&c->readq, &c->writeq};
     for (int k = 0; k < 2; k++) {
-        free(qs[k]->slot_store);
-        free(qs[k]->row_store);
-        free(qs[k]->seq_store);
+        free(qs[k]->store);
     }
     free(c->write_addrs.v);
     free(c->reads_in_flight.v);
@@ -298,7 +310,6 @@ static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_d
     if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
         q->hit_banks |= bit;
         q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
-        q->hit_seq[bank] = bq->seq[bq->first_hit];
     }
 }
 
@@ -316,7 +327,6 @@ static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
         cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
         *(closed ? &q->act_banks : &q->pre_banks) |= bit;
         q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
-        q->other_seq[bank] = bq->seq[bq->first_other];
     }
 }
 
@@ -343,6 +353,34 @@ static inline void cs__pick_offer(cs__pick *p, int64_t ready, uint64_t seq, uint
     p->next_id = next ? id : p->next_id;
 }
 
+/* The choice among a buffer's candidates (id: 2 * bank, + 1 for the bank's
+ * "other" candidate): the oldest ready by t (*when = t), else the earliest
+ * ready and, among those, the oldest. Arrival numbers are unique, so the
+ * order of evaluation cannot change the choice. False if there is none. */
+static bool cs__pick_portable(const cs__queue *q, int64_t t, int64_t ch_col, int64_t ch_act, int64_t ch_pre,
+                              uint32_t *id, int64_t *when)
+{
+    cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
+    for (uint32_t m = q->hit_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
+    }
+    for (uint32_t m = q->act_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    if (p.next_ready == CS__INF)
+        return false;
+    *id = p.now_seq != UINT64_MAX ? p.now_id : p.next_id;
+    *when = p.now_seq != UINT64_MAX ? t : p.next_ready;
+    return true;
+}
+
+
 /* FRFCFS over one buffer: the oldest request whose command is ready at t.
  * If none is, the earliest cycle one becomes ready and the oldest request
  * ready then. Only the oldest hit and the oldest other request of each bank
@@ -362,26 +400,12 @@ static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, 
     for (uint32_t m = q->stale_other & q->nonempty; m; m &= m - 1)
         cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
     q->stale_hit = q->stale_other = 0;
-    cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
     const int64_t ch_col = dev->ch_ready[col], ch_act = dev->ch_ready[CS_DRAM_ACT],
                   ch_pre = dev->ch_ready[CS_DRAM_PREPB];
-    for (uint32_t m = q->hit_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
-    }
-    for (uint32_t m = q->act_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    if (p.next_ready == CS__INF)
+    uint32_t id;
+    if (!cs__pick_portable(q, t, ch_col, ch_act, ch_pre, &id, when))
         return false;
-    uint32_t id = p.now_seq != UINT64_MAX ? p.now_id : p.next_id;
     const cs__bank_queue *bq = &q->bank[id >> 1];
-    *when = p.now_seq != UINT64_MAX ? t : p.next_ready;
     *bank_out = (int32_t)(id >> 1);
     *index_out = id & 1 ? bq->first_other : bq->first_hit;
     return true;
@@ -431,7 +455,7 @@ static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t s
     for (int k = 0; k < 2; k++) {
         const cs__bank_queue *bq = &qs[k]->bank[r->bank];
         for (uint32_t i = 0; i < bq->n; i++)
-            if (bq->row[i] == r->row && bq->slot[i] != slot)
+            if (bq->e[i].row == r->row && bq->e[i].slot != slot)
                 return true;
     }
     return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
@@ -443,15 +467,15 @@ static void cs__classify(cs__chan *c, cs__req *r)
     cs_dram_stats *s = &c->st;
     if (open == r->row) {
         s->row_hits++;
-        *(r->is_write ? &s->write_row_hits : &s->read_row_hits) += 1;
+        *(r->flags & CS__REQ_WRITE ? &s->write_row_hits : &s->read_row_hits) += 1;
     } else if (open == CS__ROW_CLOSED) {
         s->row_misses++;
-        *(r->is_write ? &s->write_row_misses : &s->read_row_misses) += 1;
+        *(r->flags & CS__REQ_WRITE ? &s->write_row_misses : &s->read_row_misses) += 1;
     } else {
         s->row_conflicts++;
-        *(r->is_write ? &s->write_row_conflicts : &s->read_row_conflicts) += 1;
+        *(r->flags & CS__REQ_WRITE ? &s->write_row_conflicts : &s->read_row_conflicts) += 1;
     }
-    r->classified = 1;
+    r->flags |= CS__REQ_CLASSIFIED;
 }
 
 /* A bank's open row changed (bank < 0: all banks): which queued requests
@@ -460,8 +484,8 @@ static void cs__bank_changed(cs__chan *c, int bank)
 {
     uint32_t lo = bank < 0 ? 0 : (uint32_t)bank, hi = bank < 0 ? c->dev.banks : (uint32_t)bank + 1;
     for (uint32_t b = lo; b < hi; b++) {
-        cs__bank_queue_reclassify(&c->readq.bank[b], c->dev.open_row[b]);
-        cs__bank_queue_reclassify(&c->writeq.bank[b], c->dev.open_row[b]);
+        cs__bank_queue_reclassify(&c->readq, b, c->dev.open_row[b]);
+        cs__bank_queue_reclassify(&c->writeq, b, c->dev.open_row[b]);
     }
 }
 
@@ -494,17 +518,18 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
 static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q ? q->bank[bank].slot[idx] : c->activeq.slot[bank];
+    uint16_t slot = q ? q->bank[bank].e[idx].slot : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
     bank = r->bank;
-    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, r->row, r->is_write);
+    const bool is_write = r->flags & CS__REQ_WRITE;
+    cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, r->row, is_write);
     bool column_cmd = cmd == CS_DRAM_RD || cmd == CS_DRAM_WR;
     if (column_cmd && d->cfg.row_policy == CS_DRAM_ROW_CLOSED && !cs__row_still_wanted(c, r, slot)) {
         cs_dram_cmd ap = cmd == CS_DRAM_RD ? CS_DRAM_RDA : CS_DRAM_WRA;
         if (cs__device_ready(&c->dev, ap, bank) <= t)
             cmd = ap;
     }
-    if (!r->classified)
+    if (!(r->flags & CS__REQ_CLASSIFIED))
         cs__classify(c, r);
     cs__device_issue(&c->dev, cmd, (int)bank, r->row, t);
     cs__timing_changed(c, (int)bank, cmd);
@@ -520,7 +545,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             if (q == &c->writeq)
                 cs__addr_set_remove(&c->write_addrs, r->addr);
         }
-        if (r->is_write) {
+        if (is_write) {
             c->st.writes_served++;
             c->st.writes_done++;
             d->in_flight--;
@@ -545,7 +570,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
         c->activeq.slot[bank] = slot;
         c->activeq.order[bank] = c->next_promotion++;
         c->activeq.arrive[bank] = r->arrive;
-        c->activeq.col[bank] = r->is_write ? CS_DRAM_WR : CS_DRAM_RD;
+        c->activeq.col[bank] = is_write ? CS_DRAM_WR : CS_DRAM_RD;
         c->activeq.stale |= 1u << bank;
     }
     if (cs__changes_bank_state(cmd))
@@ -629,6 +654,13 @@ static void cs__make_plan(cs__chan *c, int64_t t)
         }
     }
     c->plan = p;
+    /* The request to issue next was written at its arrival, long ago, and is
+     * usually out of the L1 cache by now; its issue is a tick of this channel
+     * away, after the other channels' ticks, time enough to fetch it. */
+    if (p.t_active <= p.t_rw && p.active_bank >= 0)
+        __builtin_prefetch(&c->pool[a->slot[p.active_bank]]);
+    else if (p.rw_bank >= 0)
+        __builtin_prefetch(&c->pool[(p.write_mode ? &c->writeq : &c->readq)->bank[p.rw_bank].e[p.rw_index].slot]);
 }
 
 /* Once tick made_at + 1 has passed without an issue, it has evaluated the
@@ -802,7 +834,7 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
         return false;
     uint16_t slot = c->free_slot[--c->nfree];
     cs__req *r = &c->pool[slot];
-    *r = (cs__req){addr, tag, c->next_seq, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write, 0};
+    *r = (cs__req){addr, tag, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
     cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
     if (is_write) {
         cs__addr_set_add(&c->write_addrs, addr);

@@ -29,10 +29,14 @@ static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd c
                                   int64_t (*hist)[CS__MAX_WINDOW], int64_t t)
 {
     const int64_t *restrict lat = tm->after[level][cmd];
-    for (int f = 0; f < CS_DRAM_NCMDS; f++) {
+    for (int f = 0; f < 8; f++) { /* one line (CS__ROW) */
         int64_t at = t + lat[f];
         ready[f] = at > ready[f] ? at : ready[f];
     }
+    const int64_t *tail = tm->after_tail[level][cmd];
+    for (int f = 8; f < CS_DRAM_NCMDS; f++) /* the next line: only where there is a rule */
+        if (tail[f - 8] != CS__NO_RULE && t + tail[f - 8] > ready[f])
+            ready[f] = t + tail[f - 8];
     uint32_t depth = tm->history[level][cmd];
     if (!depth)
         return;

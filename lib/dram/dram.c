@@ -70,7 +70,10 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
 {
     if (cs_dram_config_check(cfg, err) != CS_OK)
         return NULL;
-    cs_dram *d = calloc(1, sizeof *d);
+    /* Line-aligned, as the timing rows in it are (CS__ROW). */
+    cs_dram *d = aligned_alloc(64, sizeof *d);
+    if (d)
+        memset(d, 0, sizeof *d);
     if (!d) {
         cs_error_set(err, CS_ERUNTIME, "DRAM model: out of memory");
         return NULL;
@@ -97,8 +100,10 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
     d->on_complete = on_complete;
     d->user = user;
     d->rejected_write = -1;
-    d->chan = calloc(d->nchan, sizeof *d->chan);
+    d->chan = aligned_alloc(64, d->nchan * sizeof *d->chan); /* line-aligned, as its device rows are */
     bool ok = d->chan != NULL;
+    if (ok)
+        memset(d->chan, 0, d->nchan * sizeof *d->chan);
     for (uint32_t i = 0; ok && i < d->nchan; i++)
         ok = cs__chan_init(&d->chan[i], d, i) == CS_OK;
     if (ok)
@@ -174,7 +179,14 @@ reject:
     d->rejected_addr = addr;
     d->rejected_write = is_write;
     d->rejected_epoch = c->accept_epoch[is_write];
+    d->rejected_watch = &c->accept_epoch[is_write];
     return false;
+}
+
+const uint64_t *cs_dram_refusal_watch(const cs_dram *d, uint64_t *value)
+{
+    *value = d->rejected_epoch;
+    return d->rejected_watch;
 }
 
 void cs_dram_advance_to(cs_dram *d, uint64_t cycle)

@@ -43,8 +43,17 @@ typedef struct cs__follow {
 /* t + this is below every ready time (they start at 0): changes none. */
 #define CS__NO_RULE (INT64_MIN / 2)
 
+/* Rows of earliest-issue cycles are padded to this many commands and start
+ * on a cache line: ACT to REFab (0-7) share one line, REFpb the next, which
+ * a command without a rule for REFpb leaves alone; the rule rows are split
+ * the same way (cs__timing). With eight channels' states competing for L1,
+ * issuing a command then touches one line per node instead of two. */
+#define CS__ROW 16
+_Static_assert(CS_DRAM_NCMDS > 8 && CS_DRAM_NCMDS <= CS__ROW, "cs__node_issue: commands 0-7, then the rest");
+
 typedef struct cs__timing {
-    int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS];
+    _Alignas(64) int64_t after[CS__NLEVELS][CS_DRAM_NCMDS][8]; /* following commands 0-7: one line */
+    int64_t after_tail[CS__NLEVELS][CS_DRAM_NCMDS][CS_DRAM_NCMDS - 8]; /* the others (REFpb), together */
     cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
@@ -64,9 +73,9 @@ typedef struct cs__device {
     uint32_t bank_bits; /* log2(banks_per_group): bank group = flat bank >> bank_bits */
     uint32_t open_banks;
     uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
-    int64_t ch_ready[CS_DRAM_NCMDS];
-    int64_t bg_ready[CS__MAX_BG][CS_DRAM_NCMDS];
-    int64_t bank_ready[CS_DRAM_MAX_BANKS][CS_DRAM_NCMDS];
+    _Alignas(64) int64_t ch_ready[CS__ROW];
+    _Alignas(64) int64_t bg_ready[CS__MAX_BG][CS__ROW];
+    _Alignas(64) int64_t bank_ready[CS_DRAM_MAX_BANKS][CS__ROW];
     /* Issue times, newest first, for windowed rules (-1: none yet). */
     int64_t ch_hist[CS_DRAM_NCMDS][CS__MAX_WINDOW];
     int64_t bg_hist[CS__MAX_BG][CS_DRAM_NCMDS][CS__MAX_WINDOW];
@@ -98,29 +107,36 @@ static inline cs_dram_cmd cs__device_next_cmd(const cs__device *dev, uint32_t ba
     return open == CS__ROW_CLOSED ? CS_DRAM_ACT : CS_DRAM_PREPB;
 }
 
-/* A request while it waits in a controller buffer. */
+/* A request while it waits in a controller buffer: 32 bytes, so that an
+ * entry of the (aligned) pool is one cache line's half and never straddles
+ * two. Its arrival number lives in its buffer entry (cs__qentry). */
+enum { CS__REQ_WRITE = 1, CS__REQ_CLASSIFIED = 2 /* row hit/miss/conflict counted */ };
 typedef struct cs__req {
     uint64_t addr, tag;
-    uint64_t seq; /* arrival order within the channel */
     int64_t arrive;
     uint32_t row;
     uint16_t column;
     uint8_t bank; /* flat: bank_group * banks_per_group + bank */
-    uint8_t is_write;
-    uint8_t classified; /* row hit/miss/conflict counted */
+    uint8_t flags; /* CS__REQ_* */
 } cs__req;
+
+/* A read/write buffer entry: what the scheduler reads of a queued request,
+ * together, so that finding a bank's oldest hit or other request and taking
+ * its arrival number and pool slot touch one cache line, not three arrays. */
+typedef struct cs__qentry {
+    uint64_t seq; /* arrival order within the channel */
+    uint32_t row;
+    uint16_t slot; /* request pool index */
+} cs__qentry;
 
 /* The requests of one bank in a read or write buffer, in arrival order.
  * Requests of a bank that agree on hitting its open row need the same
  * command at the same cycle, so the scheduler only ever looks at the oldest
  * hit and the oldest other request; both are kept up to date. */
 typedef struct cs__bank_queue {
-    /* Entries [0, n) of these arrays, which start `offset` entries into
-     * their storage: taking the oldest request (the common case) just
-     * advances them. */
-    uint16_t *slot; /* request pool indices */
-    uint32_t *row;
-    uint64_t *seq;
+    /* Entries [0, n), which start `offset` entries into the bank's storage:
+     * taking the oldest request (the common case) just advances them. */
+    cs__qentry *e;
     uint32_t n, offset;
     int32_t first_hit, first_other; /* indices into slot[]; -1: none */
 } cs__bank_queue;
@@ -135,16 +151,16 @@ typedef struct cs__queue {
      * concerned, and their arrival numbers. The channel-level part is
      * applied when scanning. Stale entries are recomputed first: a command
      * changes the timing of its own bank, and of its bank group only for
-     * some commands. */
+     * some commands. The arrival numbers are set whenever the oldest hit or
+     * other request changes (cs__set_first), valid where first_hit /
+     * first_other are. */
     int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
     uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
     /* Banks with an eligible candidate of that kind; "other" candidates need
      * an ACT (bank closed) or a PREpb (another row open). */
     uint32_t hit_banks, act_banks, pre_banks;
     uint32_t stale_hit, stale_other;
-    uint16_t *slot_store;
-    uint32_t *row_store;
-    uint64_t *seq_store;
+    cs__qentry *store;
 } cs__queue;
 
 /* The active buffer: requests whose ACT has issued, waiting for their column
@@ -277,6 +293,7 @@ struct cs_dram {
      * same request retried before that epoch moves is rejected at once. */
     uint64_t rejected_addr, rejected_epoch;
     int rejected_write; /* -1: none */
+    const uint64_t *rejected_watch; /* its channel's accept_epoch for it */
     uint64_t last_completion; /* cycle of the latest completion */
     cs__chan *chan;
     cs_dram_complete_fn on_complete;
