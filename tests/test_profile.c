@@ -466,6 +466,22 @@ Test(profile, byte_kernel_matches_scalar_reference)
     free(x);
 }
 
+Test(profile, rows_wider_than_a_chunk)
+{
+    /* 3 rows of 2.2 M fp16 features: each row is more than a 4 MB chunk,
+     * which once made the chunk zero rows (a division by zero). */
+    const uint64_t shape[2] = {3, 2200000};
+    double *v = random_values(3 * 2200000, 2200000, 31);
+    const double ths[] = {0.01};
+    const uint32_t hs[] = {1, 2};
+    cs_tensor t;
+    double *q = store("wide.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
+    check_against_reference(&t, q, shape, 2, -1, ths, 1, hs, 2, 2);
+    cs_tensor_free(&t);
+    free(q);
+    free(v);
+}
+
 Test(profile, kernels_match_scalar_reference)
 {
     uint64_t st = 42;

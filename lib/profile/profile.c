@@ -515,7 +515,8 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
     }
     const uint64_t row_bytes = F * view.elem_size;
     /* whole base tiles, so each kernel call counts one whole base tile */
-    job.chunk_rows = (CS__CHUNK_BYTES / row_bytes + job.base - 1) / job.base * job.base;
+    job.chunk_rows = CS__CHUNK_BYTES / row_bytes ? CS__CHUNK_BYTES / row_bytes : 1; /* rows over 4 MB: one */
+    job.chunk_rows = (job.chunk_rows + job.base - 1) / job.base * job.base;
     job.bytes = view.elem_size == 2 && job.base <= 255 && cs__have_byte_kernel() && !cs__profile_force_words;
     int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
     if (rows * F < (1u << 20))
