@@ -117,6 +117,50 @@ Test(dram_api, back_pressure)
     cs_test_log_free(&log);
 }
 
+/* cs_dram_refusal_watch: while the counter it returns keeps its value, the
+ * refused request is refused again, on every cycle of a real trace with
+ * small queues (so that most requests are refused at first); once it moves
+ * the request is offered again and the trace completes. */
+Test(dram_api, refusal_watch)
+{
+    cs_dram_config cfg = cs_test_preset("gddr6-14");
+    cfg.channels = 2;
+    cfg.read_queue = 4;
+    cfg.write_queue = 4;
+    cs_error err;
+    cs_dram_trace tr;
+    cr_assert_eq(cs_dram_trace_load(CS_DRAM_DATA "/random_20000.ldst", CS_DRAM_TRACE_AUTO, 0, false, &tr, &err), CS_OK);
+    cs_test_log log = {0};
+    cs_dram *d = cs_test_model(&cfg, &log);
+    size_t next = 0, refused_again = 0, watches = 0;
+    const uint64_t *watch = NULL;
+    uint64_t value = 0;
+    while (next < tr.count || cs_dram_in_flight(d)) {
+        if (next < tr.count) {
+            if (watch && *watch == value) {
+                cr_assert_not(cs_dram_try_send(d, tr.addr[next], tr.is_write[next], next), "request %zu", next);
+                refused_again++;
+            } else if (cs_dram_try_send(d, tr.addr[next], tr.is_write[next], next)) {
+                next++;
+                watch = NULL;
+            } else {
+                watch = cs_dram_refusal_watch(d, &value);
+                cr_assert(watch && *watch == value);
+                watches++;
+            }
+        }
+        cs_dram_advance_to(d, cs_dram_cycle(d) + 1);
+        /* ~0.2 M cycles suffice: a watch that never moves fails here rather than hangs */
+        cr_assert_lt(cs_dram_cycle(d), 10000000, "stuck at request %zu", next);
+    }
+    cr_assert_eq(log.ndone, tr.count);
+    cr_assert_gt(watches, 1000, "the queues were never full (%zu refusals)", watches);
+    cr_assert_gt(refused_again, 1000);
+    cs_dram_free(d);
+    cs_test_log_free(&log);
+    cs_dram_trace_free(&tr);
+}
+
 /* A read of an address whose write is still buffered is answered from the
  * write buffer one cycle later, even with the read queue full; a second
  * write to it merges. Both count as accepted, neither as served. */
