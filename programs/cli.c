@@ -22,6 +22,25 @@ int cs_cli_usage(const char *cmd, const char *fmt, ...)
     return CS_EXIT_USAGE;
 }
 
+int cs_cli_bad_option(const char *cmd, int ch, char **argv)
+{
+    return cs_cli_usage(cmd, ch == ':' ? "option '%s' needs a value" : "unknown option '%s'", argv[optind - 1]);
+}
+
+bool cs_cli_split_binding(const char *arg, char **layer, char **value)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        return false;
+    *layer = strndup(arg, (size_t)(eq - arg));
+    *value = strdup(eq + 1);
+    if (*layer && *value)
+        return true;
+    free(*layer);
+    free(*value);
+    return false;
+}
+
 void cs_progress_init(cs_progress *p, int mode)
 {
     memset(p, 0, sizeof *p);

@@ -20,6 +20,12 @@ int cs_cli_fail(const cs_error *err);
 __attribute__((format(printf, 2, 3)))
 #endif
 int cs_cli_usage(const char *cmd, const char *fmt, ...);
+/* The usage error for an option getopt_long (optstring starting with ':')
+ * could not take: ch ':' when its value is missing, else unknown. */
+int cs_cli_bad_option(const char *cmd, int ch, char **argv);
+/* Splits a binding LAYER=VALUE (both non-empty) into malloc'ed halves;
+ * false, with nothing allocated, if it is not one or memory runs out. */
+bool cs_cli_split_binding(const char *arg, char **layer, char **value);
 
 /* Progress on stderr, redrawn at most ~6 times a second, only when enabled
  * (default: stderr is a terminal). */

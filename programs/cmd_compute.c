@@ -42,7 +42,6 @@ static const char cs_compute_help[] =
 
 typedef struct cs_binding {
     char *layer, *spec;
-    bool used;
 } cs_binding;
 
 typedef struct cs_layer_result {
@@ -204,18 +203,14 @@ int cs_cmd_compute(int argc, char **argv)
             }
             break;
         case 'a': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || !eq[1]) {
-                status = cs_cli_usage("compute", "--activation: '%s' is not LAYER=PATH[:TENSOR]", optarg);
-                goto out;
-            }
             cs_binding *nb = realloc(bind, (nbind + 1) * sizeof *nb);
             if (!nb)
                 goto out;
             bind = nb;
-            bind[nbind].layer = strndup(optarg, (size_t)(eq - optarg));
-            bind[nbind].spec = strdup(eq + 1);
-            bind[nbind].used = false;
+            if (!cs_cli_split_binding(optarg, &bind[nbind].layer, &bind[nbind].spec)) {
+                status = cs_cli_usage("compute", "--activation: '%s' is not LAYER=PATH[:TENSOR]", optarg);
+                goto out;
+            }
             nbind++;
             break;
         }
@@ -257,11 +252,8 @@ int cs_cmd_compute(int argc, char **argv)
             fputs(cs_compute_help, stdout);
             status = CS_EXIT_OK;
             goto out;
-        case ':':
-            status = cs_cli_usage("compute", "option '%s' needs a value", argv[optind - 1]);
-            goto out;
         default:
-            status = cs_cli_usage("compute", "unknown option '%s'", argv[optind - 1]);
+            status = cs_cli_bad_option("compute", ch, argv);
             goto out;
         }
     }
@@ -318,16 +310,12 @@ int cs_cmd_compute(int argc, char **argv)
         cs_error_set(&err, CS_ERUNTIME, "out of memory");
         goto fail;
     }
-    for (size_t b = 0; b < nbind; b++) {
-        for (size_t i = 0; i < topo.count; i++)
-            if (strcmp(topo.layers[i].name, bind[b].layer) == 0)
-                bind[b].used = true;
-        if (!bind[b].used) {
+    for (size_t b = 0; b < nbind; b++)
+        if (!cs_topology_find(&topo, bind[b].layer)) {
             cs_error_set(&err, CS_EINPUT, "--activation %s=%s: %s has no layer named '%s'", bind[b].layer,
                          bind[b].spec, topo_path, bind[b].layer);
             goto fail;
         }
-    }
     for (size_t i = 0; i < topo.count; i++) {
         const cs_layer *l = &topo.layers[i];
         cs_layer_result *r = &res[i];

@@ -123,10 +123,8 @@ static int cs_dram_parse(int argc, char **argv, cs_dram_opts *o)
         case 'h':
             fputs(cs_dram_help, stdout);
             return -1;
-        case ':':
-            return cs_cli_usage("dram", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cs_cli_usage("dram", "unknown option '%s'", argv[optind - 1]);
+            return cs_cli_bad_option("dram", c, argv);
         }
     }
     if (optind < argc)

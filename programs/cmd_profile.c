@@ -247,10 +247,8 @@ static int cs_profile_parse(int argc, char **argv, cs_profile_opts *o, int *firs
         case 'h':
             fputs(cs_profile_help, stdout);
             return -1;
-        case ':':
-            return cs_cli_usage("profile", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cs_cli_usage("profile", "unknown option '%s'", argv[optind - 1]);
+            return cs_cli_bad_option("profile", c, argv);
         }
     }
     o->thresholds = cs_parse_double_list(thr, &o->nthresholds, "--thresholds", &err);

@@ -266,20 +266,18 @@ int cs_cmd_simulate(int argc, char **argv)
             break;
         case 'a':
         case 'S': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || !eq[1]) {
-                status = cs_cli_usage("simulate", "%s: '%s' is not LAYER=VALUE",
-                                      ch == 'a' ? "--activation" : "--column-sparsity", optarg);
-                goto out;
-            }
             cs_sim_bind *nb = realloc(bind, (nbind + 1) * sizeof *nb);
             if (!nb)
                 goto out;
             bind = nb;
-            cs_sim_bind *b = &bind[nbind++];
+            cs_sim_bind *b = &bind[nbind];
             memset(b, 0, sizeof *b);
-            b->layer = strndup(optarg, (size_t)(eq - optarg));
-            b->spec = strdup(eq + 1);
+            if (!cs_cli_split_binding(optarg, &b->layer, &b->spec)) {
+                status = cs_cli_usage("simulate", "%s: '%s' is not LAYER=VALUE",
+                                      ch == 'a' ? "--activation" : "--column-sparsity", optarg);
+                goto out;
+            }
+            nbind++;
             if (ch == 'S') {
                 b->is_stat = true;
                 char *at = strchr(b->spec, '@');
@@ -356,11 +354,8 @@ int cs_cmd_simulate(int argc, char **argv)
             fputs(cs_simulate_help, stdout);
             status = CS_EXIT_OK;
             goto out;
-        case ':':
-            status = cs_cli_usage("simulate", "option '%s' needs a value", argv[optind - 1]);
-            goto out;
         default:
-            status = cs_cli_usage("simulate", "unknown option '%s'", argv[optind - 1]);
+            status = cs_cli_bad_option("simulate", ch, argv);
             goto out;
         }
     }
@@ -439,10 +434,7 @@ int cs_cmd_simulate(int argc, char **argv)
         goto fail;
     }
     for (size_t b = 0; b < nbind; b++) {
-        bool found = false;
-        for (size_t i = 0; i < topo.count; i++)
-            found |= strcmp(topo.layers[i].name, bind[b].layer) == 0;
-        if (!found) {
+        if (!cs_topology_find(&topo, bind[b].layer)) {
             cs_error_set(&err, CS_EINPUT, "%s: %s has no layer named '%s'",
                          bind[b].is_stat ? "--column-sparsity" : "--activation", topo_path, bind[b].layer);
             goto fail;

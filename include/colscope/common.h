@@ -63,6 +63,13 @@ bool cs_parse_i64(const char *s, int64_t *out);
 double *cs_parse_double_list(const char *s, size_t *n, const char *what, cs_error *err);
 uint64_t *cs_parse_u64_list(const char *s, size_t *n, const char *what, cs_error *err);
 
+/* Room for element index n (n + 1 elements of `size` bytes) in the array
+ * `items` of capacity *cap, which doubles (from `first`) when full. Returns
+ * the array, perhaps moved, with *cap updated; NULL when out of memory, the
+ * array and *cap then unchanged. The one growth rule of every growing
+ * array in colscope. */
+void *cs_grow(void *items, size_t *cap, size_t n, size_t size, size_t first);
+
 /* Monotonic wall clock in seconds. */
 double cs_now_seconds(void);
 /* Number of online CPUs (at least 1). */

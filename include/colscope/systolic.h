@@ -66,6 +66,8 @@ cs_status cs_topology_load(const char *path, cs_topology_kind kind, int version,
 cs_status cs_topology_add_gemm(cs_topology *topo, const char *name, uint64_t M, uint64_t N, uint64_t K,
                                cs_error *err);
 void cs_topology_free(cs_topology *topo);
+/* The first layer named `name`, or NULL. */
+const cs_layer *cs_topology_find(const cs_topology *topo, const char *name);
 
 /* SCALE-Sim's COMPUTE_REPORT quantities for one layer. */
 typedef struct cs_compute_stats {

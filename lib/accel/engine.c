@@ -111,14 +111,10 @@ static bool cs__rel_push(cs__engine *e, uint64_t t, int cls, uint64_t bytes)
 {
     if (!bytes)
         return true;
-    if (e->nrel == e->caprel) {
-        size_t cap = e->caprel ? e->caprel * 2 : 64;
-        cs__release *p = realloc(e->rel, cap * sizeof *p);
-        if (!p)
-            return false;
-        e->rel = p;
-        e->caprel = cap;
-    }
+    cs__release *p = cs_grow(e->rel, &e->caprel, e->nrel, sizeof *p, 64);
+    if (!p)
+        return false;
+    e->rel = p;
     size_t i = e->nrel++;
     e->rel[i] = (cs__release){t, bytes, cls};
     while (i && e->rel[(i - 1) / 2].t > e->rel[i].t) {
@@ -177,14 +173,10 @@ static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
 
 static bool cs__stream_push(cs__stream *s, uint32_t unit)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        uint32_t *p = realloc(s->units, cap * sizeof *p);
-        if (!p)
-            return false;
-        s->units = p;
-        s->cap = cap;
-    }
+    uint32_t *p = cs_grow(s->units, &s->cap, s->n, sizeof *p, 256);
+    if (!p)
+        return false;
+    s->units = p;
     s->units[s->n++] = unit;
     return true;
 }
@@ -248,15 +240,12 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
             if (last != UINT64_MAX && last + 1 == a)
                 out[k - 1].count++;
             else {
-                if (k == cap) {
-                    cap *= 2;
-                    cs__atom_run *p = realloc(out, cap * sizeof *p);
-                    if (!p) {
-                        free(out);
-                        return false;
-                    }
-                    out = p;
+                cs__atom_run *p = cs_grow(out, &cap, k, sizeof *p, 1);
+                if (!p) {
+                    free(out);
+                    return false;
                 }
+                out = p;
                 out[k++] = (cs__atom_run){a, 1};
             }
             last = a;

@@ -108,16 +108,12 @@ static void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
         s->v[s->n - 1].hi = lo + len;
         return;
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        cs__iv *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            s->oom = true;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
+    cs__iv *v = cs_grow(s->v, &s->cap, s->n, sizeof *v, 1024);
+    if (!v) {
+        s->oom = true;
+        return;
     }
+    s->v = v;
     s->v[s->n++] = (cs__iv){lo, lo + len};
 }
 
@@ -257,16 +253,12 @@ cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_
                 r->count = a1 - r->first;
             continue;
         }
-        if (*nruns == *cap) {
-            size_t nc = *cap ? *cap * 2 : 256;
-            cs__atom_run *p = realloc(*runs, nc * sizeof *p);
-            if (!p) {
-                free(iv.v);
-                return cs_error_set(err, CS_ERUNTIME, "out of memory");
-            }
-            *runs = p;
-            *cap = nc;
+        cs__atom_run *p = cs_grow(*runs, cap, *nruns, sizeof *p, 256);
+        if (!p) {
+            free(iv.v);
+            return cs_error_set(err, CS_ERUNTIME, "out of memory");
         }
+        *runs = p;
         (*runs)[(*nruns)++] = (cs__atom_run){a0, a1 - a0};
     }
     free(iv.v);

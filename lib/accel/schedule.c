@@ -24,16 +24,13 @@ void cs__schedule_free(cs__schedule *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Room for one more element of arr (n used of cap), or return false. */
 #define CS__GROW(arr, n, cap)                                                                                    \
     do {                                                                                                         \
-        if ((n) == (cap)) {                                                                                      \
-            size_t nc_ = (cap) ? (cap) * 2 : 256;                                                                \
-            void *p_ = realloc((arr), nc_ * sizeof *(arr));                                                      \
-            if (!p_)                                                                                             \
-                return false;                                                                                    \
-            (arr) = p_;                                                                                          \
-            (cap) = nc_;                                                                                         \
-        }                                                                                                        \
+        void *p_ = cs_grow((arr), &(cap), (n), sizeof *(arr), 256);                                             \
+        if (!p_)                                                                                                 \
+            return false;                                                                                        \
+        (arr) = p_;                                                                                              \
     } while (0)
 
 static bool cs__add_fold(cs__schedule *s, uint64_t rows)

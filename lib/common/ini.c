@@ -51,16 +51,12 @@ static int cs__ini_handler(void *user, const char *section, const char *name, co
 {
     cs__ini_ctx *c = user;
     cs_ini *ini = c->ini;
-    if (ini->count == ini->cap) {
-        size_t cap = ini->cap ? ini->cap * 2 : 32;
-        cs_ini_entry *e = realloc(ini->entries, cap * sizeof *e);
-        if (!e) {
-            c->oom = true;
-            return 0;
-        }
-        ini->entries = e;
-        ini->cap = cap;
+    cs_ini_entry *grown = cs_grow(ini->entries, &ini->cap, ini->count, sizeof *grown, 32);
+    if (!grown) {
+        c->oom = true;
+        return 0;
     }
+    ini->entries = grown;
     cs_ini_entry *e = &ini->entries[ini->count];
     e->section = strdup(section);
     e->key = strdup(name);

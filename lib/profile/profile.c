@@ -517,7 +517,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
     /* whole base tiles, so each kernel call counts one whole base tile */
     job.chunk_rows = CS__CHUNK_BYTES / row_bytes ? CS__CHUNK_BYTES / row_bytes : 1; /* rows over 4 MB: one */
     job.chunk_rows = (job.chunk_rows + job.base - 1) / job.base * job.base;
-    job.bytes = view.elem_size == 2 && job.base <= 255 && cs__have_byte_kernel() && !cs__profile_force_words;
+    job.bytes = view.elem_size == 2 && job.base <= 255 && cs__have_avx512bw() && !cs__profile_force_words;
     int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
     if (rows * F < (1u << 20))
         nthreads = 1; /* small tensors: threads would cost more than they save */

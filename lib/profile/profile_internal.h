@@ -57,10 +57,10 @@ uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint
 
 /* The byte kernel: for whole tiles of at most 255 rows of 16-bit data,
  * *stores* (not adds) each count as a byte, zero[t*zstride + k], for any
- * alignment of x. Only where cs__have_byte_kernel() (AVX-512BW); elsewhere
- * the profile counts in 32-bit words. Bytes cut the memory the per-tile
- * passes move by four. */
-bool cs__have_byte_kernel(void);
+ * alignment of x. Only where cs__have_avx512bw(); elsewhere the profile
+ * counts in 32-bit words. Bytes cut the memory the per-tile passes move by
+ * four. */
+bool cs__have_avx512bw(void); /* AVX-512BW and AVX-512F, checked once */
 void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk, const uint16_t *kt, int T,
                                uint8_t *zero, size_t zstride);
 

@@ -197,9 +197,9 @@ __attribute__((target("avx512bw,avx512f"))) static void cs__count_zeros_u16_byte
 }
 #endif
 
-/* AVX-512BW and AVX-512F, which the 16-bit kernels and short-tile
- * statistics use, and whose presence enables the byte kernel. */
-bool cs__have_byte_kernel(void)
+/* AVX-512BW and AVX-512F, which the 16-bit kernels, the byte kernel and the
+ * short-tile statistics use. */
+bool cs__have_avx512bw(void)
 {
 #if CS__HAVE_X86_DISPATCH
     static int have = -1;
@@ -215,7 +215,7 @@ void cs__count_zeros_u16(const void *x, size_t ld, size_t nrows, size_t nk, cons
                          uint32_t *zero, size_t zstride)
 {
 #if CS__HAVE_X86_DISPATCH
-    if (cs__have_byte_kernel()) {
+    if (cs__have_avx512bw()) {
         cs__count_zeros_u16_avx512(x, ld, nrows, nk, kt, T, zero, zstride);
         return;
     }
@@ -400,7 +400,7 @@ CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t hei
                         size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
-    if (cs__have_byte_kernel() && height <= CS__VECTOR_BINS && nk >= 64)
+    if (cs__have_avx512bw() && height <= CS__VECTOR_BINS && nk >= 64)
         return cs__tile_stats_avx512(zero, false, nk, height, tiles_zero, hist, bins);
 #endif
     return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
@@ -410,7 +410,7 @@ CS__CLONES uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t h
                                       uint64_t *hist, size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
-    if (cs__have_byte_kernel() && height <= CS__VECTOR_BINS && nk >= 64)
+    if (cs__have_avx512bw() && height <= CS__VECTOR_BINS && nk >= 64)
         return cs__tile_stats_avx512(zero, true, nk, height, tiles_zero, hist, bins);
 #endif
     return cs__tile_stats_scalar_u8(zero, nk, height, tiles_zero, hist, bins);

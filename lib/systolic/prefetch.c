@@ -87,16 +87,12 @@ static void cs__runs_push(cs__line_runs *q, uint64_t fill, uint64_t count)
         q->run[q->n - 1].count += count;
         return;
     }
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 64;
-        void *r = realloc(q->run, cap * sizeof *q->run);
-        if (!r) {
-            q->oom = true;
-            return;
-        }
-        q->run = r;
-        q->cap = cap;
+    void *r = cs_grow(q->run, &q->cap, q->n, sizeof *q->run, 64);
+    if (!r) {
+        q->oom = true;
+        return;
     }
+    q->run = r;
     q->run[q->n].fill = fill;
     q->run[q->n].count = count;
     q->n++;
@@ -166,15 +162,12 @@ static cs_status cs__ofmap_drains(uint64_t W, uint64_t S, uint64_t C, uint64_t *
         uint64_t nl = L < q.lines ? L : q.lines;
         uint64_t last = cs__runs_pop(&q, nl);
         occ -= nl * C - (C - last);
-        if (*ntrig == tcap) {
-            tcap = tcap ? tcap * 2 : 16;
-            cs__drain_trigger *t = realloc(*trig, tcap * sizeof *t);
-            if (!t) {
-                q.oom = true;
-                break;
-            }
-            *trig = t;
+        cs__drain_trigger *t = cs_grow(*trig, &tcap, *ntrig, sizeof *t, 16);
+        if (!t) {
+            q.oom = true;
+            break;
         }
+        *trig = t;
         (*trig)[(*ntrig)++] = (cs__drain_trigger){stored, nl};
     }
     CS__ADD(W - stored);

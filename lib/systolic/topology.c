@@ -29,16 +29,20 @@ void cs_topology_free(cs_topology *topo)
     memset(topo, 0, sizeof *topo);
 }
 
+const cs_layer *cs_topology_find(const cs_topology *topo, const char *name)
+{
+    for (size_t i = 0; i < topo->count; i++)
+        if (strcmp(topo->layers[i].name, name) == 0)
+            return &topo->layers[i];
+    return NULL;
+}
+
 static cs_status cs__push(cs_topology *topo, const cs_layer *l, cs_error *err)
 {
-    if (topo->count == topo->cap) {
-        size_t cap = topo->cap ? topo->cap * 2 : 64;
-        cs_layer *n = realloc(topo->layers, cap * sizeof *n);
-        if (!n)
-            return cs_error_set(err, CS_ERUNTIME, "out of memory");
-        topo->layers = n;
-        topo->cap = cap;
-    }
+    cs_layer *n = cs_grow(topo->layers, &topo->cap, topo->count, sizeof *n, 64);
+    if (!n)
+        return cs_error_set(err, CS_ERUNTIME, "out of memory");
+    topo->layers = n;
     topo->layers[topo->count] = *l;
     topo->layers[topo->count].name = strdup(l->name ? l->name : "");
     if (!topo->layers[topo->count].name)

@@ -41,14 +41,10 @@ void cs_tensor_free(cs_tensor *t)
 
 cs_status cs_tensor_list_push(cs_tensor_list *list, const cs_tensor *t, cs_error *err)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        cs_tensor *items = realloc(list->items, cap * sizeof *items);
-        if (!items)
-            return cs_error_set(err, CS_ERUNTIME, "out of memory");
-        list->items = items;
-        list->cap = cap;
-    }
+    cs_tensor *items = cs_grow(list->items, &list->cap, list->count, sizeof *items, 16);
+    if (!items)
+        return cs_error_set(err, CS_ERUNTIME, "out of memory");
+    list->items = items;
     cs_tensor *d = &list->items[list->count];
     *d = *t;
     d->file = cs__dup(t->file);
