@@ -379,61 +379,70 @@ Test(profile, word_counting_path_matches_reference)
 
 Test(profile, tile_stats_match_plain_counting)
 {
-    /* Every histogram path (byte counters in registers for heights 4, 8 and
-     * 16, popcounts up to 24, scalar copies above), for counts in 32-bit
-     * words and in bytes, against one loop, with
-     * column counts that end mid-vector and that exceed 255 vector groups. */
+    /* Every histogram path (by positions up to height 64 where the CPU has
+     * VBMI, BITALG and GFNI; otherwise byte counters in registers for
+     * heights 4, 8 and 16, popcounts up to 24; scalar copies above), for
+     * counts in 32-bit words and in bytes, against one loop, with column
+     * counts that end mid-vector and that exceed 31 and 255 vector groups. */
     uint64_t st = 7;
-    const uint32_t heights[] = {1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 23, 24, 25, 31, 64, 256};
+    const uint32_t heights[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 48, 56, 57, 63, 64, 65, 256};
     const size_t nks[] = {0, 1, 63, 64, 65, 130, 2560, 64 * 300 + 17};
     uint32_t *zero = malloc(sizeof *zero * (64 * 300 + 17));
     uint8_t *zero8 = malloc(64 * 300 + 17);
-    uint64_t *tz_got = malloc(sizeof(uint64_t) * (64 * 300 + 17)), *tz_want = malloc(sizeof(uint64_t) * (64 * 300 + 17));
+    uint8_t *tz_got = malloc(64 * 300 + 17), *tz_want = malloc(64 * 300 + 17);
     cr_assert(zero && zero8 && tz_got && tz_want);
-    for (size_t hi = 0; hi < sizeof heights / sizeof heights[0]; hi++)
-        for (size_t ni = 0; ni < 2 * sizeof nks / sizeof nks[0]; ni++) {
-            /* the second time as a partial last tile of h rows of a height
-             * 2h + 3, whose histogram copies lie 2h + 4 bins apart */
-            uint32_t h = heights[hi];
-            size_t nk = nks[ni % (sizeof nks / sizeof nks[0])];
-            size_t bins = ni < sizeof nks / sizeof nks[0] ? h + 1 : 2 * h + 4;
-            for (size_t k = 0; k < nk; k++) { /* GELU-like: many all-dense or all-zero columns */
-                uint64_t r = cs_test_rand(&st);
-                zero[k] = r % 3 == 0 ? 0 : r % 3 == 1 ? h : (uint32_t)((r >> 8) % (h + 1));
-            }
-            uint64_t *hist = calloc(bins * CS__HIST_COPIES, sizeof *hist), *want = calloc(bins, sizeof *want);
-            cr_assert(hist && want);
-            uint64_t zc_want = 0;
-            for (size_t k = 0; k < nk; k++) {
-                tz_got[k] = tz_want[k] = k; /* existing totals are added to */
-                tz_want[k] += zero[k] == h;
-                zc_want += zero[k] == h;
-                want[h - zero[k]]++;
-            }
-            for (int width = 0; width < (h <= 255 ? 2 : 1); width++) { /* 32-bit counts, then bytes */
-                for (size_t k = 0; k < nk; k++) {
-                    tz_got[k] = k;
-                    zero8[k] = (uint8_t)zero[k];
+    for (int force = 0; force < 2; force++)
+        for (size_t hi = 0; hi < sizeof heights / sizeof heights[0]; hi++)
+            for (size_t ni = 0; ni < 2 * sizeof nks / sizeof nks[0]; ni++) {
+                /* the second time as a partial last tile of h rows of a height
+                 * 2h + 3, whose histogram copies lie 2h + 4 bins apart */
+                uint32_t h = heights[hi];
+                size_t nk = nks[ni % (sizeof nks / sizeof nks[0])];
+                size_t bins = ni < sizeof nks / sizeof nks[0] ? h + 1 : 2 * h + 4;
+                for (size_t k = 0; k < nk; k++) { /* GELU-like: many all-dense or all-zero columns */
+                    uint64_t r = cs_test_rand(&st);
+                    zero[k] = r % 3 == 0 ? 0 : r % 3 == 1 ? h : (uint32_t)((r >> 8) % (h + 1));
                 }
-                memset(hist, 0, bins * CS__HIST_COPIES * sizeof *hist);
-                uint64_t zc = width ? cs__tile_stats_u8(zero8, nk, h, tz_got, hist, bins)
-                                    : cs__tile_stats(zero, nk, h, tz_got, hist, bins);
-                for (size_t c = 1; c < CS__HIST_COPIES; c++)
-                    for (size_t b = 0; b < bins; b++)
-                        hist[b] += hist[c * bins + b];
-                cr_assert_eq(zc, zc_want, "h=%u nk=%zu width=%d", h, nk, width);
-                cr_assert_arr_eq(hist, want, bins * sizeof *want, "histogram h=%u nk=%zu bins=%zu width=%d", h, nk,
-                                 bins, width);
-                cr_assert_arr_eq(tz_got, tz_want, nk * sizeof *tz_want, "tiles_zero h=%u nk=%zu width=%d", h, nk,
-                                 width);
+                uint64_t *hist = calloc(bins * CS__HIST_COPIES, sizeof *hist), *want = calloc(bins, sizeof *want);
+                cr_assert(hist && want);
+                uint64_t zc_want = 0;
+                for (size_t k = 0; k < nk; k++) {
+                    tz_want[k] = (uint8_t)(k % 251 + (zero[k] == h)); /* existing counts are added to */
+                    zc_want += zero[k] == h;
+                    want[h - zero[k]]++;
+                }
+                cs__profile_force_avx512bw = force;
+                for (int width = 0; width < (h <= 255 ? 2 : 1); width++) { /* 32-bit counts, then bytes */
+                    for (size_t k = 0; k < nk; k++) {
+                        tz_got[k] = (uint8_t)(k % 251);
+                        zero8[k] = (uint8_t)zero[k];
+                    }
+                    memset(hist, 0, bins * CS__HIST_COPIES * sizeof *hist);
+                    uint64_t zc = width ? cs__tile_stats_u8(zero8, nk, h, tz_got, hist, bins)
+                                        : cs__tile_stats(zero, nk, h, tz_got, hist, bins);
+                    for (size_t c = 1; c < CS__HIST_COPIES; c++)
+                        for (size_t b = 0; b < bins; b++)
+                            hist[b] += hist[c * bins + b];
+                    cr_assert_eq(zc, zc_want, "h=%u nk=%zu width=%d force=%d", h, nk, width, force);
+                    cr_assert_arr_eq(hist, want, bins * sizeof *want, "histogram h=%u nk=%zu bins=%zu width=%d force=%d",
+                                     h, nk, bins, width, force);
+                    cr_assert_arr_eq(tz_got, tz_want, nk, "tiles_zero h=%u nk=%zu width=%d force=%d", h, nk, width,
+                                     force);
+                }
+                cs__profile_force_avx512bw = 0;
+                free(hist);
+                free(want);
             }
-            free(hist);
-            free(want);
-        }
     free(zero);
     free(zero8);
     free(tz_got);
     free(tz_want);
+}
+
+Test(profile, avx512bw_histograms_match_reference)
+{
+    /* The whole profile with the histograms of CPUs without VBMI, BITALG and GFNI. */
+    check_f16_path(&cs__profile_force_avx512bw, 3000, 29);
 }
 
 Test(profile, byte_kernel_matches_scalar_reference)

@@ -41,6 +41,8 @@ void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t
 #define CS__MAX_CHUNK_BYTES ((uint64_t)128 << 20)
 /* Rows counted from one mapping: about this many bytes, whole base tiles. */
 #define CS__MAP_BYTES ((uint64_t)4 << 20)
+/* Mappings start and end on this (the x86-64 PMD size; see cs__count_mapped). */
+#define CS__MAP_BLOCK ((uint64_t)2 << 20)
 /* Linux 5.14+; job.page_size stays 0 (pread only) where the headers lack it. */
 #ifdef MADV_POPULATE_READ
 #define CS__MADV_POPULATE MADV_POPULATE_READ
@@ -65,6 +67,8 @@ typedef struct cs__prof_worker {
     bool h_fresh[CS_PROFILE_MAX_TILE_HEIGHTS]; /* h_zero[h] holds a completed tile's counts: overwrite */
     uint64_t *chan_zero;        /* [T][F]: zero rows per channel, whole tensor */
     uint64_t *chan_zero_tiles;  /* [T][H][F]: tiles whose column is zero */
+    uint8_t *recent_zero_tiles; /* [T][H][F]: the same over the tiles not yet added to chan_zero_tiles */
+    uint32_t recent_tiles[CS_PROFILE_MAX_TILE_HEIGHTS]; /* tiles of each height in recent_zero_tiles */
     uint64_t *hist;             /* [T][H][CS__HIST_COPIES][h + 1 bins], at hist_off * CS__HIST_COPIES */
     uint64_t *zero_cols;        /* [T][H] */
 } cs__prof_worker;
@@ -164,6 +168,23 @@ static void cs__count(const cs__prof_job *job, const unsigned char *x, size_t nr
     }
 }
 
+/* Adds the zero tiles of height index hi counted in bytes since the last
+ * call to the per-channel totals. The kernels count them in bytes: a quarter
+ * of the memory the totals span, touched at every tile. */
+static void cs__add_recent_zero_tiles(cs__prof_worker *w, int hi)
+{
+    const cs__prof_job *job = w->job;
+    const uint64_t nk = job->view->features;
+    for (int t = 0; t < job->T; t++) {
+        uint8_t *recent = w->recent_zero_tiles + ((size_t)t * job->H + hi) * nk;
+        uint64_t *total = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
+        for (uint64_t k = 0; k < nk; k++)
+            total[k] += recent[k];
+        memset(recent, 0, nk);
+    }
+    w->recent_tiles[hi] = 0;
+}
+
 /* A tile of height index hi ending at row `end` (exclusive) is complete;
  * zero[t * zstride + k] (or zero8[...], the base tile's counts in bytes)
  * holds its zero rows per threshold and feature. */
@@ -176,7 +197,7 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
     for (int t = 0; t < job->T; t++) {
         const uint32_t *hz = zero ? zero + (size_t)t * zstride : NULL;
         const uint8_t *hz8 = zero8 ? zero8 + (size_t)t * zstride : NULL;
-        uint64_t *czt = w->chan_zero_tiles + ((size_t)t * job->H + hi) * nk;
+        uint8_t *czt = w->recent_zero_tiles + ((size_t)t * job->H + hi) * nk;
         uint64_t *hist = w->hist + ((size_t)t * job->hist_total + job->hist_off[hi]) * CS__HIST_COPIES;
         size_t bins = (size_t)job->heights[hi] + 1;
         w->zero_cols[t * job->H + hi] += hz ? cs__tile_stats(hz, nk, tile_height, czt, hist, bins)
@@ -189,6 +210,8 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
                     mbits[f / 64] |= 1ull << (f % 64);
         }
     }
+    if (++w->recent_tiles[hi] == CS__TILES_ZERO_SPAN)
+        cs__add_recent_zero_tiles(w, hi);
 }
 
 /* hz (+)= the base tile's counts in bytes (which the byte kernel stores
@@ -318,14 +341,24 @@ static bool cs__count_mapped(cs__prof_worker *w, uint64_t p0, uint64_t p1)
     const uint64_t row_bytes = v->features * v->elem_size;
     if (!job->page_size)
         return false;
-    uint64_t off = v->tensor->data_offset + p0 * row_bytes, start = off & ~(uint64_t)(job->page_size - 1);
-    size_t len = (size_t)(off - start + (p1 - p0) * row_bytes);
-    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->map.fd, (off_t)start);
+    const uint64_t off = v->tensor->data_offset + p0 * row_bytes, end = off + (p1 - p0) * row_bytes;
+    /* The mapping covers whole 2 MB blocks of the file: the page cache holds
+     * a file that was read in folios of up to 2 MB, and the kernel maps a
+     * 2 MB folio with one PMD entry only where the mapping covers all of it
+     * (at an address it aligns with the offset). Populating then writes one
+     * entry instead of 512, and unmapping frees them as cheaply. Only the
+     * piece's own pages are populated; what lies around them stays unmapped
+     * unless a 2 MB folio brings it along. */
+    const uint64_t block = CS__MAP_BLOCK;
+    const uint64_t start = off & ~(block - 1), map_end = (end + block - 1) & ~(block - 1);
+    const uint64_t pop = off & ~(uint64_t)(job->page_size - 1);
+    const size_t len = (size_t)(map_end - start);
+    unsigned char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->map.fd, (off_t)start);
     if (m == MAP_FAILED)
         return false;
-    bool ok = madvise(m, len, CS__MADV_POPULATE) == 0;
+    bool ok = madvise(m + (pop - start), (size_t)(end - pop), CS__MADV_POPULATE) == 0;
     if (ok)
-        cs__count_rows(w, (const unsigned char *)m + (off - start), p0, p1);
+        cs__count_rows(w, m + (off - start), p0, p1);
     munmap(m, len);
     return ok;
 }
@@ -369,6 +402,8 @@ static void *cs__worker_main(void *arg)
             }
         }
     }
+    for (int hi = 0; hi < job->H; hi++)
+        cs__add_recent_zero_tiles(w, hi);
     return NULL;
 }
 
@@ -391,6 +426,7 @@ static void cs__worker_free(cs__prof_worker *w)
     free(w->h_zero);
     free(w->chan_zero);
     free(w->chan_zero_tiles);
+    free(w->recent_zero_tiles);
     free(w->hist);
     free(w->zero_cols);
     free(w->gather_buf);
@@ -592,9 +628,11 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
         w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
+        w->recent_zero_tiles = calloc((size_t)T * H * nk, 1);
         w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
-        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->chan_zero && w->chan_zero_tiles && w->hist &&
+        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->chan_zero && w->chan_zero_tiles &&
+             w->recent_zero_tiles && w->hist &&
              w->zero_cols;
     }
     if (!ok) {

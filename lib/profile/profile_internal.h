@@ -40,19 +40,25 @@ void cs__count_zeros_u64(const void *x, size_t ld, size_t nrows, size_t nk, cons
                          uint32_t *zero, size_t zstride);
 
 /* Statistics of completed tiles for one threshold (profile_kernel.c):
- * tiles_zero[k] += zero[k] == height; the histogram (CS__HIST_COPIES copies,
- * `bins` apart) counts height - zero[k]; returns the number of zero columns. */
+ * tiles_zero[k] += zero[k] == height, in bytes that wrap (callers empty them
+ * into wider totals at least every 255 tiles: CS__TILES_ZERO_SPAN); the
+ * histogram (CS__HIST_COPIES copies, `bins` apart) counts height - zero[k];
+ * returns the number of zero columns. */
 #define CS__HIST_COPIES 8
-uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+#define CS__TILES_ZERO_SPAN 255
+uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero, uint64_t *hist,
                         size_t bins);
 
 /* Test hooks (profile.c): nonzero makes workers read contiguous tensors with
  * pread, the path taken where the mapping cannot be populated; and count
  * 16-bit data in 32-bit words, the path taken without AVX-512BW. */
 extern int cs__profile_force_pread, cs__profile_force_words;
+/* Nonzero: histograms only by the AVX-512BW paths, as on CPUs without VBMI,
+ * BITALG and GFNI (profile_kernel.c). */
+extern int cs__profile_force_avx512bw;
 
 /* The same for counts held in bytes (tiles of at most 255 rows). */
-uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero, uint64_t *hist,
                            size_t bins);
 
 /* The byte kernel: for whole tiles of at most 255 rows of 16-bit data,

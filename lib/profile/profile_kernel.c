@@ -13,6 +13,8 @@
 #endif
 
 #define CS__MAX_T_PER_PASS 8
+
+int cs__profile_force_avx512bw;
 #define CS__ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* One kernel per element width. STRIP features are processed per vector; the
@@ -234,8 +236,9 @@ void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk
 }
 
 /* Per-tile statistics of one threshold: zero[k] = zero rows of feature k in a
- * completed tile of `height` rows. Adds 1 to tiles_zero[k] for every zero
- * column and to the non-zero-row histogram at bin height - zero[k] for every
+ * completed tile of `height` rows. Adds 1 to tiles_zero[k] (a byte, which the
+ * caller empties into wider totals before it can wrap) for every zero column
+ * and to the non-zero-row histogram at bin height - zero[k] for every
  * column; returns the number of zero columns. In the scalar version runs of
  * equal counts are the common case (all-dense or all-zero columns), and
  * consecutive increments of one counter serialise on store-to-load
@@ -244,13 +247,13 @@ void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk
  * slower here: counting the two extreme bins with vector compares and
  * compressing the rest (mispredicted variable-length loops on GELU data). */
 #define CS__DEFINE_TILE_STATS_SCALAR(NAME, ELEM)                                                                 \
-    CS__ALWAYS_INLINE uint64_t NAME(const ELEM *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,           \
+    CS__ALWAYS_INLINE uint64_t NAME(const ELEM *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,            \
                                     uint64_t *hist, size_t bins)                                                   \
     {                                                                                                              \
         uint64_t zc = 0;                                                                                           \
         for (size_t k = 0; k < nk; k++) { /* vectorised by the compiler */                                         \
-            uint32_t is_zero = zero[k] == height;                                                                  \
-            tiles_zero[k] += is_zero;                                                                              \
+            uint8_t is_zero = zero[k] == height;                                                                   \
+            tiles_zero[k] = (uint8_t)(tiles_zero[k] + is_zero);                                                    \
             zc += is_zero;                                                                                         \
         }                                                                                                          \
         size_t k = 0;                                                                                              \
@@ -282,46 +285,32 @@ CS__DEFINE_TILE_STATS_SCALAR(cs__tile_stats_scalar_u8, uint8_t)
 
 /* The non-zero rows (height - zero[k]) of 64 columns as bytes; counts the
  * zero columns into tiles_zero and *zc. */
-CS__AVX512_INLINE __m512i cs__nonzero_bytes(const void *counts, bool u8, uint32_t height, uint64_t *tiles_zero,
+CS__AVX512_INLINE __m512i cs__nonzero_bytes(const void *counts, bool u8, uint32_t height, uint8_t *tiles_zero,
                                             uint64_t *zc)
 {
-    const __m512i one = _mm512_set1_epi64(1);
+    const __m512i vh = _mm512_set1_epi8((char)height);
+    __m512i v;
     if (u8) {
-        const __m512i vh = _mm512_set1_epi8((char)height), v = _mm512_loadu_si512(counts);
-        __mmask64 z = _mm512_cmpeq_epi8_mask(v, vh);
-        if (z) {
-            for (int i = 0; i < 8; i++) {
-                uint64_t *tz = tiles_zero + 8 * i;
-                __m512i t = _mm512_loadu_si512(tz);
-                _mm512_storeu_si512(tz, _mm512_mask_add_epi64(t, (__mmask8)(z >> (8 * i)), t, one));
-            }
-            *zc += (uint64_t)__builtin_popcountll(z);
-        }
-        return _mm512_sub_epi8(vh, v);
+        v = _mm512_loadu_si512(counts);
+    } else {
+        const uint32_t *zero = counts;
+        __m128i q[4];
+        for (int i = 0; i < 4; i++) /* counts <= height <= 255 */
+            q[i] = _mm512_cvtepi32_epi8(_mm512_loadu_si512(zero + 16 * i));
+        v = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
+        v = _mm512_inserti32x4(v, q[2], 2);
+        v = _mm512_inserti32x4(v, q[3], 3);
     }
-    const uint32_t *zero = counts;
-    const __m512i vh = _mm512_set1_epi32((int)height);
-    __m128i q[4];
-    for (int i = 0; i < 4; i++) {
-        __m512i v = _mm512_loadu_si512(zero + 16 * i);
-        __mmask16 z = _mm512_cmpeq_epi32_mask(v, vh);
-        if (z) {
-            uint64_t *tz = tiles_zero + 16 * i;
-            _mm512_storeu_si512(tz, _mm512_mask_add_epi64(_mm512_loadu_si512(tz), (__mmask8)z, _mm512_loadu_si512(tz), one));
-            _mm512_storeu_si512(tz + 8, _mm512_mask_add_epi64(_mm512_loadu_si512(tz + 8), (__mmask8)(z >> 8),
-                                                             _mm512_loadu_si512(tz + 8), one));
-            *zc += (uint64_t)__builtin_popcount(z);
-        }
-        q[i] = _mm512_cvtepi32_epi8(_mm512_sub_epi32(vh, v)); /* non-zero rows, <= height */
-    }
-    __m512i nz = _mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1);
-    nz = _mm512_inserti32x4(nz, q[2], 2);
-    return _mm512_inserti32x4(nz, q[3], 3);
+    __mmask64 z = _mm512_cmpeq_epi8_mask(v, vh);
+    __m512i tz = _mm512_loadu_si512(tiles_zero);
+    _mm512_storeu_si512(tiles_zero, _mm512_mask_sub_epi8(tz, z, tz, _mm512_set1_epi8(-1)));
+    *zc += (uint64_t)__builtin_popcountll(z);
+    return _mm512_sub_epi8(vh, v); /* non-zero rows, <= height */
 }
 
 /* The columns from k on, one at a time. */
 CS__AVX512_INLINE uint64_t cs__tile_stats_rest(const void *counts, bool u8, size_t k, size_t nk, uint32_t height,
-                                               uint64_t *tiles_zero, uint64_t *hist, size_t bins)
+                                               uint8_t *tiles_zero, uint64_t *hist, size_t bins)
 {
     /* the copies lie `bins` apart, which is more than height + 1 for a
      * partial last tile */
@@ -331,7 +320,7 @@ CS__AVX512_INLINE uint64_t cs__tile_stats_rest(const void *counts, bool u8, size
 
 /* H is a literal at every call site, so the H + 1 counters stay in registers. */
 CS__AVX512_INLINE uint64_t cs__tile_stats_registers(const void *counts, bool u8, size_t nk, const uint32_t H,
-                                                    uint64_t *tiles_zero, uint64_t *hist, size_t bins)
+                                                    uint8_t *tiles_zero, uint64_t *hist, size_t bins)
 {
     const size_t es = u8 ? 1 : 4;
     __m512i acc[CS__REGISTER_BINS];
@@ -357,7 +346,7 @@ CS__AVX512_INLINE uint64_t cs__tile_stats_registers(const void *counts, bool u8,
 }
 
 CS__AVX512_INLINE uint64_t cs__tile_stats_popcount(const void *counts, bool u8, size_t nk, uint32_t height,
-                                                   uint64_t *tiles_zero, uint64_t *hist, size_t bins)
+                                                   uint8_t *tiles_zero, uint64_t *hist, size_t bins)
 {
     const size_t es = u8 ? 1 : 4;
     uint64_t n[CS__VECTOR_BINS + 1] = {0};
@@ -373,8 +362,126 @@ CS__AVX512_INLINE uint64_t cs__tile_stats_popcount(const void *counts, bool u8, 
     return zc + cs__tile_stats_rest(counts, u8, k, nk, height, tiles_zero, hist, bins);
 }
 
+/* Heights up to 64 where the CPU also has AVX-512 VBMI, BITALG and GFNI (Ice
+ * Lake, Zen 4 and later): the histogram by positions instead of by bins. A
+ * table lookup (vpermb) turns each column's non-zero-row count v into its
+ * one-hot byte of group v / 8 (bit v % 8), one vector per group of 8 bins;
+ * seen as 8 x 8 bit matrices (8 columns by 8 bins), a GF(2) affine
+ * transform with the identity transposes them, so that each byte holds, for
+ * one bin, a bit per column; a byte popcount then counts 8 columns into
+ * that bin. Four instructions per 8 bins and 64 columns, against a compare
+ * and a masked subtract per bin (17 bins at height 16) or a scalar increment
+ * per column (about 2 cycles at height 64). The byte counters take at most
+ * 8 per step and are emptied every 31 steps. Bin 8G (the height itself when
+ * it is a multiple of 8, as for 16 and 64) has no byte: it gets the columns
+ * no other bin counted. */
+#define CS__ONEHOT_INLINE                                                                                          \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512bitalg,gfni,popcnt"), always_inline)) static inline
+
+static const uint8_t cs__onehot_table[8][64] __attribute__((aligned(64))) = {
+#define CS__ONEHOT_ROW(b)                                                                                          \
+    {[8 * (b) + 0] = 1,  [8 * (b) + 1] = 2,  [8 * (b) + 2] = 4,  [8 * (b) + 3] = 8,                                \
+     [8 * (b) + 4] = 16, [8 * (b) + 5] = 32, [8 * (b) + 6] = 64, [8 * (b) + 7] = 128}
+    CS__ONEHOT_ROW(0), CS__ONEHOT_ROW(1), CS__ONEHOT_ROW(2), CS__ONEHOT_ROW(3),
+    CS__ONEHOT_ROW(4), CS__ONEHOT_ROW(5), CS__ONEHOT_ROW(6), CS__ONEHOT_ROW(7),
+#undef CS__ONEHOT_ROW
+};
+
+/* Adds the byte counters of group b (byte 8q + j: bin 8b + j, counted over
+ * the columns q, 8 + q, ...) to hist[8b + j] for the bins below `bins`, and
+ * returns their sum. */
+CS__ONEHOT_INLINE uint64_t cs__onehot_flush(__m512i acc, uint32_t b, uint64_t *hist, size_t bins)
+{
+    __m512i w = _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(acc)),
+                                 _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(acc, 1)));
+    __m256i h = _mm256_add_epi16(_mm512_castsi512_si256(w), _mm512_extracti64x4_epi64(w, 1));
+    __m128i bin16 = _mm_add_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    __m512i bin64 = _mm512_cvtepu16_epi64(bin16);
+    size_t first = 8 * (size_t)b;
+    __mmask8 m = bins >= first + 8 ? 0xff : (__mmask8)((1u << (bins - first)) - 1);
+    _mm512_mask_storeu_epi64(hist + first, m, _mm512_add_epi64(_mm512_maskz_loadu_epi64(m, hist + first), bin64));
+    return (uint64_t)_mm512_reduce_add_epi64(bin64);
+}
+
+/* G = ceil(height / 8) groups, a literal at every call site, so that the
+ * tables and counters stay in registers. */
+CS__ONEHOT_INLINE uint64_t cs__tile_stats_onehot(const void *counts, bool u8, size_t nk, uint32_t height, const int G,
+                                                 uint8_t *tiles_zero, uint64_t *hist, size_t bins)
+{
+    const size_t es = u8 ? 1 : 4;
+    const __m512i transpose = _mm512_set1_epi64(0x8040201008040201ll), cap = _mm512_set1_epi8(64);
+    __m512i table[8], acc[8];
+    for (int b = 0; b < G; b++) {
+        table[b] = _mm512_load_si512(cs__onehot_table[b]);
+        acc[b] = _mm512_setzero_si512();
+    }
+    uint64_t zc = 0, counted = 0;
+    size_t k = 0;
+    for (unsigned steps = 0; k + 64 <= nk; k += 64) {
+        __m512i nz = cs__nonzero_bytes((const char *)counts + k * es, u8, height, tiles_zero + k, &zc);
+        /* vpermb reads 6 index bits: at height 64, v = 64 would look up bin 0 */
+        __mmask64 below_64 = G == 8 ? _mm512_cmplt_epu8_mask(nz, cap) : ~(__mmask64)0;
+        for (int b = 0; b < G; b++) {
+            __m512i onehot = b == 0 ? _mm512_maskz_permutexvar_epi8(below_64, nz, table[0])
+                                    : _mm512_permutexvar_epi8(nz, table[b]);
+            __m512i per_bin = _mm512_gf2p8affine_epi64_epi8(transpose, onehot, 0);
+            acc[b] = _mm512_add_epi8(acc[b], _mm512_popcnt_epi8(per_bin));
+        }
+        if (++steps == 31 || k + 128 > nk) {
+            for (int b = 0; b < G; b++) {
+                counted += cs__onehot_flush(acc[b], (uint32_t)b, hist, bins);
+                acc[b] = _mm512_setzero_si512();
+            }
+            steps = 0;
+        }
+    }
+    if (height == 8u * (uint32_t)G) /* the bin without a byte */
+        hist[height] += k - counted;
+    return zc + cs__tile_stats_rest(counts, u8, k, nk, height, tiles_zero, hist, bins);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512bitalg,gfni,popcnt"))) static uint64_t
+cs__tile_stats_by_position(const void *counts, bool u8, size_t nk, uint32_t height, uint8_t *tiles_zero,
+                           uint64_t *hist, size_t bins)
+{
+#define CS__ONEHOT(W, G) cs__tile_stats_onehot(counts, W, nk, height, G, tiles_zero, hist, bins)
+#define CS__GROUPS(G) (u8 ? CS__ONEHOT(true, G) : CS__ONEHOT(false, G))
+    switch ((height + 7) / 8) {
+    case 1: return CS__GROUPS(1);
+    case 2: return CS__GROUPS(2);
+    case 3: return CS__GROUPS(3);
+    case 4: return CS__GROUPS(4);
+    case 5: return CS__GROUPS(5);
+    case 6: return CS__GROUPS(6);
+    case 7: return CS__GROUPS(7);
+    default: return CS__GROUPS(8);
+    }
+#undef CS__GROUPS
+#undef CS__ONEHOT
+}
+
+/* AVX-512 VBMI, BITALG and GFNI, which the histogram by positions needs. */
+static bool cs__have_onehot(void)
+{
+    static int have = -1;
+    if (have < 0)
+        have = cs__have_avx512bw() && __builtin_cpu_supports("avx512vbmi") &&
+               __builtin_cpu_supports("avx512bitalg") && __builtin_cpu_supports("gfni");
+    return have && !cs__profile_force_avx512bw;
+}
+
+/* Which AVX-512 histogram, if any, counts a tile of this height. */
+static inline int cs__hist_path(uint32_t height, size_t nk)
+{
+    if (nk < 64 || !cs__have_avx512bw())
+        return 0;
+    if (height <= 64 && cs__have_onehot())
+        return 2;
+    return height <= CS__VECTOR_BINS ? 1 : 0;
+}
+
 __attribute__((target("avx512f,avx512bw,popcnt"))) static uint64_t
-cs__tile_stats_avx512(const void *counts, bool u8, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
+cs__tile_stats_avx512(const void *counts, bool u8, size_t nk, uint32_t height, uint8_t *tiles_zero, uint64_t *hist,
                       size_t bins)
 {
 #define CS__BY_WIDTH(CALL) (u8 ? CALL(true) : CALL(false))
@@ -396,22 +503,28 @@ cs__tile_stats_avx512(const void *counts, bool u8, size_t nk, uint32_t height, u
 }
 #endif
 
-CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero, uint64_t *hist,
-                        size_t bins)
+CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,
+                                   uint64_t *hist, size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
-    if (cs__have_avx512bw() && height <= CS__VECTOR_BINS && nk >= 64)
-        return cs__tile_stats_avx512(zero, false, nk, height, tiles_zero, hist, bins);
+    switch (cs__hist_path(height, nk)) {
+    case 2: return cs__tile_stats_by_position(zero, false, nk, height, tiles_zero, hist, bins);
+    case 1: return cs__tile_stats_avx512(zero, false, nk, height, tiles_zero, hist, bins);
+    default: break;
+    }
 #endif
     return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
 }
 
-CS__CLONES uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint64_t *tiles_zero,
+CS__CLONES uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,
                                       uint64_t *hist, size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
-    if (cs__have_avx512bw() && height <= CS__VECTOR_BINS && nk >= 64)
-        return cs__tile_stats_avx512(zero, true, nk, height, tiles_zero, hist, bins);
+    switch (cs__hist_path(height, nk)) {
+    case 2: return cs__tile_stats_by_position(zero, true, nk, height, tiles_zero, hist, bins);
+    case 1: return cs__tile_stats_avx512(zero, true, nk, height, tiles_zero, hist, bins);
+    default: break;
+    }
 #endif
     return cs__tile_stats_scalar_u8(zero, nk, height, tiles_zero, hist, bins);
 }
