@@ -336,7 +336,7 @@ Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
     const uint32_t hs[] = {70000, 65536, 1000};
     cs_tensor t;
     double *q = store("tall.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 2);
+    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 5, 2);
     cs_tensor_free(&t);
     free(q);
     free(v);
@@ -350,12 +350,12 @@ static void check_f16_path(int *hook, uint64_t rows, uint64_t seed)
     const uint64_t shape[2] = {rows, 300};
     double *v = random_values(rows * 300, 300, seed);
     const double ths[] = {0.001, 0.05};
-    const uint32_t hs[] = {16, 64, 100};
+    const uint32_t hs[] = {16, 64, 100, 256, 512}; /* bytes from bytes, words from bytes and from words */
     cs_tensor t;
     double *q = store("path.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
     *hook = 1;
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 1);
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 2);
+    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 5, 1);
+    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 5, 2);
     *hook = 0;
     cs_tensor_free(&t);
     free(q);

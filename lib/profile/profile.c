@@ -64,6 +64,7 @@ typedef struct cs__prof_worker {
     uint32_t *tile_zero;        /* [T][F]: zero rows in the current base tile */
     uint8_t *tile_zero8;        /* the same in bytes, where job->bytes (and tile_zero unused) */
     uint32_t *h_zero;           /* [H][T][F]: zero rows in the current tile of each height */
+    uint8_t *h_zero8;           /* the same in bytes, for the heights counted in bytes (job->h_bytes) */
     bool h_fresh[CS_PROFILE_MAX_TILE_HEIGHTS]; /* h_zero[h] holds a completed tile's counts: overwrite */
     uint64_t *chan_zero;        /* [T][F]: zero rows per channel, whole tensor */
     uint64_t *chan_zero_tiles;  /* [T][H][F]: tiles whose column is zero */
@@ -91,6 +92,7 @@ struct cs__prof_job {
     uint64_t read_rows;        /* rows read at a time: whole base tiles, about CS__READ_BYTES */
     uint64_t map_rows;         /* rows mapped at a time: whole base tiles, about CS__MAP_BYTES */
     bool bytes;                /* base tiles counted in bytes by the byte kernel (16-bit data, base <= 255) */
+    bool h_bytes[CS_PROFILE_MAX_TILE_HEIGHTS]; /* taller heights counted in bytes too: bytes and height <= 255 */
     cs_colmask *masks;         /* [T][H] or NULL; workers write disjoint tiles */
     int nworkers;
     atomic_uint_fast64_t next_chunk; /* index of the next chunk to take */
@@ -214,6 +216,17 @@ CS__CLONES static void cs__complete_tile(cs__prof_worker *w, int hi, uint64_t en
         cs__add_recent_zero_tiles(w, hi);
 }
 
+/* hz (+)= from, both in bytes: a tile of at most 255 rows from the counts
+ * of its parts. */
+CS__CLONES static void cs__accumulate_u8(uint8_t *restrict hz, const uint8_t *restrict from, size_t n, bool fresh)
+{
+    if (fresh)
+        memcpy(hz, from, n);
+    else
+        for (size_t j = 0; j < n; j++)
+            hz[j] = (uint8_t)(hz[j] + from[j]);
+}
+
 /* hz (+)= the base tile's counts in bytes (which the byte kernel stores
  * afresh for every tile, so they need no clearing). */
 CS__CLONES static void cs__accumulate_bytes(uint32_t *restrict hz, const uint8_t *restrict from, size_t n, bool fresh)
@@ -273,7 +286,20 @@ static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
             int p = job->parent[hi];
             uint32_t *hz = w->h_zero + (size_t)hi * n;
             bool from_base = p < 0 || job->heights[p] == job->base;
-            if (from_base && job->bytes) {
+            if (job->h_bytes[hi]) { /* so is its parent, shorter: all in bytes */
+                uint8_t *hz8 = w->h_zero8 + (size_t)hi * n;
+                if (from_base || completed[p]) {
+                    cs__accumulate_u8(hz8, from_base ? w->tile_zero8 : w->h_zero8 + (size_t)p * n, n, w->h_fresh[hi]);
+                    w->h_fresh[hi] = false;
+                }
+                counts = NULL;
+                counts8 = hz8;
+            } else if (!from_base && job->h_bytes[p]) {
+                if (completed[p]) {
+                    cs__accumulate_bytes(hz, w->h_zero8 + (size_t)p * n, n, w->h_fresh[hi]);
+                    w->h_fresh[hi] = false;
+                }
+            } else if (from_base && job->bytes) {
                 cs__accumulate_bytes(hz, w->tile_zero8, n, w->h_fresh[hi]);
                 w->h_fresh[hi] = false;
             } else if (from_base || completed[p]) { /* a parent of the base height always completes here */
@@ -281,8 +307,10 @@ static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
                 cs__accumulate(hz, from, n, w->h_fresh[hi], from_base && i == job->last_base_reader);
                 w->h_fresh[hi] = false;
             }
-            counts = hz;
-            counts8 = NULL;
+            if (!job->h_bytes[hi]) {
+                counts = hz;
+                counts8 = NULL;
+            }
         }
         if (completed[hi]) {
             uint32_t tile_height = (uint32_t)(end - (end - 1) / h * h);
@@ -424,6 +452,7 @@ static void cs__worker_free(cs__prof_worker *w)
     free(w->tile_zero);
     free(w->tile_zero8);
     free(w->h_zero);
+    free(w->h_zero8);
     free(w->chan_zero);
     free(w->chan_zero_tiles);
     free(w->recent_zero_tiles);
@@ -554,6 +583,8 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
     job.chunk_rows = CS__CHUNK_BYTES / row_bytes ? CS__CHUNK_BYTES / row_bytes : 1; /* rows over 4 MB: one */
     job.chunk_rows = (job.chunk_rows + job.base - 1) / job.base * job.base;
     job.bytes = view.elem_size == 2 && job.base <= 255 && cs__have_avx512bw() && !cs__profile_force_words;
+    for (int i = 0; i < H; i++)
+        job.h_bytes[i] = job.bytes && job.heights[i] <= 255 && job.heights[i] != job.base;
     int nthreads = cfg->threads > 0 ? cfg->threads : cs_cpu_count();
     if (rows * F < (1u << 20))
         nthreads = 1; /* small tensors: threads would cost more than they save */
@@ -626,12 +657,13 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         w->tile_zero = calloc((size_t)T * nk, sizeof *w->tile_zero);
         w->tile_zero8 = calloc((size_t)T * nk, 1);
         w->h_zero = calloc((size_t)H * T * nk, sizeof *w->h_zero);
+        w->h_zero8 = calloc((size_t)H * T * nk, 1);
         w->chan_zero = calloc((size_t)T * nk, sizeof *w->chan_zero);
         w->chan_zero_tiles = calloc((size_t)T * H * nk, sizeof *w->chan_zero_tiles);
         w->recent_zero_tiles = calloc((size_t)T * H * nk, 1);
         w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
-        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->chan_zero && w->chan_zero_tiles &&
+        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->h_zero8 && w->chan_zero && w->chan_zero_tiles &&
              w->recent_zero_tiles && w->hist &&
              w->zero_cols;
     }
