@@ -102,7 +102,7 @@ static cJSON *cs_record_json(const cs_tensor *t, const cs_profile *p, size_t ti,
         cJSON_AddStringToObject(r, "cfg", t->meta.cfg);
     cJSON *shape = cJSON_AddArrayToObject(r, "shape");
     for (int i = 0; i < t->ndim; i++)
-        cJSON_AddItemToArray(shape, cs_json_number((double)t->shape[i]));
+        cJSON_AddItemToArray(shape, cs_json_uint(t->shape[i]));
     cJSON_AddStringToObject(r, "dtype", cs_dtype_name(t->dtype));
     cs_json_add_uint(r, "rows", (uint64_t)p->rows);
     cs_json_add_uint(r, "features", (uint64_t)p->features);
@@ -122,7 +122,7 @@ static cJSON *cs_record_json(const cs_tensor *t, const cs_profile *p, size_t ti,
     cJSON_AddStringToObject(r, "taxonomy", cs_taxonomy_name(c->taxonomy));
     cJSON *hist = cJSON_AddArrayToObject(r, "nnz_rows_hist");
     for (uint32_t b = 0; b <= c->tile_rows; b++)
-        cJSON_AddItemToArray(hist, cs_json_number((double)c->nnz_rows_hist[b]));
+        cJSON_AddItemToArray(hist, cs_json_uint(c->nnz_rows_hist[b]));
     return r;
 }
 

@@ -15,6 +15,9 @@ extern "C" {
 
 cJSON *cs_json_number(double v);
 cJSON *cs_json_add_number(cJSON *obj, const char *key, double v);
+/* A count, printed as an integer (exact, and without the round trip that
+ * cs_json_number makes for a double). */
+cJSON *cs_json_uint(uint64_t v);
 cJSON *cs_json_add_uint(cJSON *obj, const char *key, uint64_t v);
 /* Array of n doubles, each printed exactly. */
 cJSON *cs_json_number_array(const double *v, size_t n);

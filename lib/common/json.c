@@ -26,11 +26,16 @@ cJSON *cs_json_add_number(cJSON *obj, const char *key, double v)
     return n;
 }
 
-cJSON *cs_json_add_uint(cJSON *obj, const char *key, uint64_t v)
+cJSON *cs_json_uint(uint64_t v)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%" PRIu64, v);
-    cJSON *n = cJSON_CreateRaw(buf);
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *cs_json_add_uint(cJSON *obj, const char *key, uint64_t v)
+{
+    cJSON *n = cs_json_uint(v);
     if (n)
         cJSON_AddItemToObject(obj, key, n);
     return n;
