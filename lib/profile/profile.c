@@ -615,12 +615,10 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         job.map_rows = job.read_rows;
 
     cs__prof_worker *workers = calloc((size_t)nthreads, sizeof *workers);
-    uint64_t *chan_zero = calloc((size_t)T * F, sizeof *chan_zero);
-    uint64_t *chan_zero_tiles = calloc((size_t)T * H * F, sizeof *chan_zero_tiles);
     out->cells = calloc((size_t)T * H, sizeof *out->cells);
     out->channel_zero_rate = calloc((size_t)T * F, sizeof(double));
     out->gini_nonzero = calloc((size_t)T, sizeof(double));
-    bool ok = workers && chan_zero && chan_zero_tiles && out->cells && out->channel_zero_rate && out->gini_nonzero;
+    bool ok = workers && out->cells && out->channel_zero_rate && out->gini_nonzero;
     out->nthresholds = (size_t)T;
     out->ntile_rows = (size_t)H;
     out->rows = rows;
@@ -700,14 +698,17 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
             goto done;
         }
 
-    /* Sum the workers' counters. */
+    /* Sum the workers' counters, the per-channel ones into the first
+     * worker's (warm in this thread's cache, where fresh totals would first
+     * have to be faulted in). */
+    uint64_t *chan_zero = workers[0].chan_zero, *chan_zero_tiles = workers[0].chan_zero_tiles;
     for (int i = 0; i < nthreads; i++) {
         const cs__prof_worker *w = &workers[i];
         for (int tt = 0; tt < T; tt++) {
-            for (uint64_t k = 0; k < F; k++)
+            for (uint64_t k = 0; i && k < F; k++)
                 chan_zero[(size_t)tt * F + k] += w->chan_zero[(size_t)tt * F + k];
             for (int hi = 0; hi < H; hi++) {
-                for (uint64_t k = 0; k < F; k++)
+                for (uint64_t k = 0; i && k < F; k++)
                     chan_zero_tiles[((size_t)tt * H + hi) * F + k] += w->chan_zero_tiles[((size_t)tt * H + hi) * F + k];
                 cs_profile_cell *c = cs_profile_at(out, (size_t)tt, (size_t)hi);
                 c->zero_columns += w->zero_cols[tt * H + hi];
@@ -745,8 +746,6 @@ done:
         for (int i = 0; i < nthreads; i++)
             cs__worker_free(&workers[i]);
     free(workers);
-    free(chan_zero);
-    free(chan_zero_tiles);
     pthread_mutex_destroy(&job.gate_lock);
     pthread_cond_destroy(&job.gate_cond);
     cs_matrix_view_close(&view);
