@@ -114,7 +114,7 @@ void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrow
  * the accumulators stay in registers. */
 __attribute__((target("avx512bw,avx512f"), always_inline)) static inline void
 cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m512i *thr, const int T, void *zero,
-                     size_t zstride, const bool bytes)
+                     size_t zstride, const bool bytes, const char *next)
 {
     const __m512i mag = _mm512_set1_epi16(0x7fff), minus_one = _mm512_set1_epi16(-1);
     __m512i acc[CS__MAX_T_PER_PASS];
@@ -122,12 +122,10 @@ cs__strip_u16_avx512(const unsigned char *x, size_t ld, size_t nrows, const __m5
         acc[t] = _mm512_setzero_si512();
     for (size_t r = 0; r < nrows; r++, x += ld * 2) {
         /* The rows of a tile are far apart: fetch this row's next strips
-         * early, and the same strip of the next tile (nrows rows down) into
-         * L2, so that memory keeps streaming while the tile's statistics are
-         * computed between two calls, instead of 16 streams restarting
-         * cold at every tile. */
+         * early; and, one line per load, the next tile into L2 in address
+         * order (see cs__count_u16_avx512). */
         _mm_prefetch((const char *)x + 256, _MM_HINT_T0);
-        _mm_prefetch((const char *)x + nrows * ld * 2, _MM_HINT_T1);
+        _mm_prefetch(next + 64 * r, _MM_HINT_T1);
         __m512i v = _mm512_and_si512(_mm512_loadu_si512(x), mag);
         for (int t = 0; t < T; t++)
             acc[t] = _mm512_mask_sub_epi16(acc[t], _mm512_cmplt_epu16_mask(v, thr[t]), acc[t], minus_one);
@@ -161,15 +159,23 @@ cs__count_u16_avx512(const void *data, size_t ld, size_t nrows, size_t nk, const
         size_t k = 0;
         for (; k + 32 <= nk; k += 32) {
             void *z = (char *)zero + k * es;
+            /* The tile after this one (nrows rows down, contiguous where
+             * ld == nk, as in a whole tensor) is prefetched into L2 while
+             * this one is counted, a line per load and in address order:
+             * a sequential stream, which memory serves at full speed, and
+             * which keeps it busy while the tile's statistics are computed
+             * between two calls, instead of 16 row streams restarting cold
+             * at every tile. */
+            const char *next = (const char *)x + nrows * ld * 2 + k / 32 * nrows * 64;
             switch (pass) {
-            case 1: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 1, z, zstride, bytes); break;
-            case 2: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 2, z, zstride, bytes); break;
-            case 3: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 3, z, zstride, bytes); break;
-            case 4: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 4, z, zstride, bytes); break;
-            case 5: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 5, z, zstride, bytes); break;
-            case 6: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 6, z, zstride, bytes); break;
-            case 7: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 7, z, zstride, bytes); break;
-            default: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 8, z, zstride, bytes); break;
+            case 1: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 1, z, zstride, bytes, next); break;
+            case 2: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 2, z, zstride, bytes, next); break;
+            case 3: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 3, z, zstride, bytes, next); break;
+            case 4: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 4, z, zstride, bytes, next); break;
+            case 5: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 5, z, zstride, bytes, next); break;
+            case 6: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 6, z, zstride, bytes, next); break;
+            case 7: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 7, z, zstride, bytes, next); break;
+            default: cs__strip_u16_avx512(x + k * 2, ld, nrows, thr, 8, z, zstride, bytes, next); break;
             }
         }
         if (!bytes)
