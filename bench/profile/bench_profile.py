@@ -9,7 +9,9 @@ machine's streaming-read bandwidth, all measured in this run.
      the page cache with mmap and with pread, on 1 and 2 threads (the best
      is the baseline)
   3. times `colscope profile` with 5 thresholds x 3 tile heights, process
-     start to exit (best of 5, as many tries as each baseline gets)
+     start to exit (best of 5, as many tries as each baseline gets), in
+     --rounds rounds alternating with step 2's measurement: the host's
+     bandwidth drifts, so the verdict is the median of the per-round ratios
   4. times numpy computing the same numbers (zero elements, zero columns,
      non-zero-rows histograms, per-channel zero counts), chunked so it fits
      in memory, and checks that every number agrees
@@ -92,11 +94,11 @@ def numpy_profile(path):
     return res
 
 
-def run_colscope(cs, path, out_json):
+def run_colscope(cs, path, out_json, tries):
     args = [cs, "profile", "-q", "--no-progress", path, "--json", out_json,
             "--thresholds", ",".join(map(str, THRESHOLDS)), "--tile-rows", ",".join(map(str, TILES))]
     best = None
-    for _ in range(5):
+    for _ in range(tries):
         t0 = time.perf_counter()
         subprocess.run(args, check=True)
         dt = time.perf_counter() - t0
@@ -118,6 +120,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "..", "build"))
     ap.add_argument("--mb", type=int, default=320)
+    ap.add_argument("--rounds", type=int, default=5, help="alternating baseline/colscope rounds")
     ap.add_argument("--huge", type=float, default=0, help="also profile a sparse file of this many GB")
     ap.add_argument("--keep", help="directory to keep the generated tensor in")
     opt = ap.parse_args()
@@ -133,10 +136,20 @@ def main():
     size = os.path.getsize(path)
     del x
     warm(path)
-    bw = json.loads(subprocess.run([membw, path], check=True, capture_output=True, text=True).stdout)
-
+    # The host's memory bandwidth drifts by up to 1.5x within a minute on a
+    # shared VM, so baseline and colscope are measured in alternating rounds
+    # (each baseline best of 5 in cs_membw, colscope best of 5) and compared
+    # round by round; the median of those ratios is the verdict, and the
+    # best of each over all rounds is shown as well.
     out_json = os.path.join(tmp, "profile.json")
-    cs_s = run_colscope(cs, path, out_json)
+    rounds = []
+    for _ in range(opt.rounds):
+        bw = json.loads(subprocess.run([membw, path], check=True, capture_output=True, text=True).stdout)
+        rounds.append((bw, run_colscope(cs, path, out_json, 5)))
+    cs_s = min(r[1] for r in rounds)
+    bw = max((r[0] for r in rounds), key=lambda b: b["file_read_best_gbps"])
+    ratios = sorted(size / r[1] / 1e9 / r[0]["file_read_best_gbps"] for r in rounds)
+    median_ratio = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
     t0 = time.perf_counter()
     ref = numpy_profile(path)
     np_s = time.perf_counter() - t0
@@ -151,13 +164,16 @@ def main():
             mismatches += 1
     gbps = size / cs_s / 1e9
     print(f"bench/profile: {rows} x {feat} fp16 ({size / 1e6:.0f} MB), {len(THRESHOLDS)} thresholds x {len(TILES)} tile heights")
-    print(f"  colscope profile  {cs_s:8.3f} s  {gbps:6.2f} GB/s   (best of 5, {bw['cpus']} CPUs)")
+    print(f"  colscope profile  {cs_s:8.3f} s  {gbps:6.2f} GB/s   (best of {5 * len(rounds)} in {len(rounds)} rounds, {bw['cpus']} CPUs)")
     print(f"  numpy             {np_s:8.3f} s  {size / np_s / 1e9:6.2f} GB/s")
     print(f"  speedup vs numpy  {np_s / cs_s:8.1f}x   (target >= 30x)")
-    print(f"  memory read       {bw['memory_read_best_gbps']:6.2f} GB/s  -> colscope at {gbps / bw['memory_read_best_gbps'] * 100:5.1f}%")
+    mem = max(r[0]["memory_read_best_gbps"] for r in rounds)
+    print(f"  memory read       {mem:6.2f} GB/s  -> colscope at {gbps / mem * 100:5.1f}%   (best against best)")
     fr = bw['file_read_best_gbps']
-    print(f"  file read         {fr:6.2f} GB/s  -> colscope at {gbps / fr * 100:5.1f}%   (target >= 50%; the faster of "
+    print(f"  file read         {fr:6.2f} GB/s  -> colscope at {gbps / fr * 100:5.1f}%   (best against best; the faster of "
           f"mmap {bw['file_mmap_read_best_gbps']:.2f} and pread {bw['file_pread_best_gbps']:.2f} GB/s, same file)")
+    print(f"  file read, round by round: colscope at {', '.join(f'{r * 100:.1f}%' for r in ratios)} "
+          f"-> median {median_ratio * 100:.1f}%   (target >= 50%)")
     print(f"  results equal to numpy: {'yes' if mismatches == 0 else f'NO ({mismatches} records differ)'}")
     if opt.huge:
         huge = os.path.join(tmp, "huge.npy")
