@@ -262,6 +262,18 @@ CS__CLONES static void cs__accumulate(uint32_t *restrict hz, uint32_t *restrict 
             hz[j] += from[j];
 }
 
+/* totals (64-bit) += counts (32-bit) or counts8 (bytes). */
+CS__CLONES static void cs__add_to_totals(uint64_t *restrict totals, const uint32_t *restrict counts,
+                                         const uint8_t *restrict counts8, size_t n)
+{
+    if (counts8)
+        for (size_t j = 0; j < n; j++)
+            totals[j] += counts8[j];
+    else
+        for (size_t j = 0; j < n; j++)
+            totals[j] += counts[j];
+}
+
 /* The base tile ending at row `end` is complete. Heights are visited from
  * the smallest up; each accumulates the counts of its parent, the largest
  * smaller height dividing it (else the base tile), when the parent's tile
@@ -315,14 +327,8 @@ static void cs__fold_base_tile(cs__prof_worker *w, uint64_t end)
         if (completed[hi]) {
             uint32_t tile_height = (uint32_t)(end - (end - 1) / h * h);
             cs__complete_tile(w, hi, end, tile_height, counts, counts8, nk);
-            if (hi == job->tallest) {
-                if (counts8)
-                    for (size_t j = 0; j < n; j++)
-                        w->chan_zero[j] += counts8[j];
-                else
-                    for (size_t j = 0; j < n; j++)
-                        w->chan_zero[j] += counts[j];
-            }
+            if (hi == job->tallest)
+                cs__add_to_totals(w->chan_zero, counts, counts8, n);
         }
     }
     for (int hi = 0; hi < job->H; hi++)

@@ -13,9 +13,9 @@
 #endif
 
 #define CS__MAX_T_PER_PASS 8
-
-int cs__profile_force_avx512bw;
 #define CS__ALWAYS_INLINE static inline __attribute__((always_inline))
+
+int cs__profile_force_avx512bw; /* test hook, see profile_internal.h */
 
 /* One kernel per element width. STRIP features are processed per vector; the
  * accumulator lanes have the element's own width, which cannot overflow since
