@@ -120,9 +120,7 @@ static cJSON *cs_record_json(const cs_tensor *t, const cs_profile *p, size_t ti,
     cs_json_add_number(r, "dead_channel_share", c->dead_channel_share);
     cs_json_add_number(r, "gini_nonzero", p->gini_nonzero[ti]);
     cJSON_AddStringToObject(r, "taxonomy", cs_taxonomy_name(c->taxonomy));
-    cJSON *hist = cJSON_AddArrayToObject(r, "nnz_rows_hist");
-    for (uint32_t b = 0; b <= c->tile_rows; b++)
-        cJSON_AddItemToArray(hist, cs_json_uint(c->nnz_rows_hist[b]));
+    cJSON_AddItemToObject(r, "nnz_rows_hist", cs_json_uint_array(c->nnz_rows_hist, (size_t)c->tile_rows + 1));
     return r;
 }
 

@@ -19,6 +19,8 @@ cJSON *cs_json_add_number(cJSON *obj, const char *key, double v);
  * cs_json_number makes for a double). */
 cJSON *cs_json_uint(uint64_t v);
 cJSON *cs_json_add_uint(cJSON *obj, const char *key, uint64_t v);
+/* Array of n counts, printed as integers. */
+cJSON *cs_json_uint_array(const uint64_t *v, size_t n);
 /* Array of n doubles, each printed exactly. */
 cJSON *cs_json_number_array(const double *v, size_t n);
 
