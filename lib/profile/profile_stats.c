@@ -107,11 +107,11 @@ static void cs__finish_threshold(cs_profile *p, size_t t, const uint64_t *chan_z
     else
         p->gini_nonzero[t] = NAN;
     double s = (double)zero_total / ((double)rows * (double)F);
-    /* The channel prediction needs rate^h per channel and height. A height
-     * that a smaller one divides (16, 64, 256) takes a power of that one's
-     * result (two squarings from 16 to 64): a few ulp from pow, and one pow
-     * per channel instead of one per height, which was a sixth of a
-     * profile's fixed cost. */
+    /* The channel prediction needs rate^h per channel and height: by
+     * squaring (at most (h - 1) rounding errors, 2.8e-14 relative at h =
+     * 256), and a height that a smaller one divides (16, 64, 256) from that
+     * one's result (two squarings from 16 to 64). pow() per channel, height
+     * and threshold was a sixth of a profile's fixed cost. */
     int from[CS_PROFILE_MAX_TILE_HEIGHTS];
     size_t order[CS_PROFILE_MAX_TILE_HEIGHTS];
     uint64_t height[CS_PROFILE_MAX_TILE_HEIGHTS], ratio[CS_PROFILE_MAX_TILE_HEIGHTS];
@@ -145,7 +145,7 @@ static void cs__finish_threshold(cs_profile *p, size_t t, const uint64_t *chan_z
             else if (from[hi] >= 0)
                 power[hi] = cs__pow_u64(power[from[hi]], ratio[hi]);
             else
-                power[hi] = pow(r, (double)height[hi]);
+                power[hi] = cs__pow_u64(r, height[hi]);
         }
         for (size_t hi = 0; hi < H; hi++)
             pc[hi] += full_tiles[hi] * power[hi];
