@@ -667,9 +667,8 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         w->recent_zero_tiles = calloc((size_t)T * H * nk, 1);
         w->hist = calloc((size_t)T * job.hist_total * CS__HIST_COPIES, sizeof *w->hist);
         w->zero_cols = calloc((size_t)T * H, sizeof *w->zero_cols);
-        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->h_zero8 && w->chan_zero && w->chan_zero_tiles &&
-             w->recent_zero_tiles && w->hist &&
-             w->zero_cols;
+        ok = w->gather_buf && w->tile_zero && w->tile_zero8 && w->h_zero && w->h_zero8 && w->chan_zero &&
+             w->chan_zero_tiles && w->recent_zero_tiles && w->hist && w->zero_cols;
     }
     if (!ok) {
         rc = cs_error_set(err, CS_ERUNTIME, "%s: out of memory profiling a [%llu x %llu] tensor", t->file,
