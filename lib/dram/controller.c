@@ -134,6 +134,8 @@ static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
         q->bank[b].e = q->store + (size_t)b * cap;
         q->bank[b].first_hit = q->bank[b].first_other = -1;
     }
+    for (int k = 0; k < CS__NKINDS; k++)
+        q->kind[k] = (cs__kind){0, 0, 0, 0, UINT64_MAX, UINT64_MAX, CS__INF, false, false};
     return ok;
 }
 
@@ -154,8 +156,12 @@ static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t 
 {
     cs__bank_queue *bq = &q->bank[bank];
     *(hit ? &bq->first_hit : &bq->first_other) = idx;
-    if (idx >= 0)
+    uint32_t *has = hit ? &q->has_hit : &q->has_other;
+    *has &= ~(1u << bank);
+    if (idx >= 0) {
         *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
+        *has |= 1u << bank;
+    }
 }
 
 /* After the bank's open row changed. A closed bank has no hits: its oldest
@@ -300,114 +306,153 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     return cs__device_ready(&c->dev, cmd, bank);
 }
 
-/* Recomputes the cached hit candidate of one bank (see cs__queue). */
-static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_dram_cmd col)
+/* ---- the choice among a buffer's candidates (cs__kind) ---- */
+
+/* The candidates of these banks changed or left: out of both sets. Whether
+ * the best or pmin was among them is one test each, as bits. */
+static inline void cs__kind_remove(cs__kind *k, uint32_t banks)
 {
-    const cs__device *dev = &c->dev;
-    const cs__bank_queue *bq = &q->bank[bank];
+    k->ready &= ~banks;
+    k->pending &= ~banks;
+    k->best_stale |= (k->best & banks) != 0;
+    k->pmin_stale |= (k->pmin & banks) != 0;
+}
+
+/* Adds a candidate with bank-and-group readiness L; T is the kind's
+ * max(t, channel readiness) for the plan being made. Updating the best or
+ * pmin while it is stale does no harm: it is recomputed before use. */
+static inline void cs__kind_add(cs__kind *k, uint32_t bank, int64_t L, uint64_t seq, int64_t T)
+{
     uint32_t bit = 1u << bank;
-    q->hit_banks &= ~bit;
-    if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
-        q->hit_banks |= bit;
-        q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
+    if (L <= T) {
+        k->ready |= bit;
+        if (seq < k->best_seq) {
+            k->best_seq = seq;
+            k->best = bit;
+        }
+    } else {
+        k->pending |= bit;
+        if (L < k->pmin_ready || (L == k->pmin_ready && seq < k->pmin_seq)) {
+            k->pmin_ready = L;
+            k->pmin_seq = seq;
+            k->pmin = bit;
+        }
     }
 }
 
-/* Recomputes the cached other (ACT or PREpb) candidate of one bank. */
-static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
+/* Brings kind k up to T and offers its choice: (time, arrival number,
+ * bank bit) into *best if earlier, then older. Pending candidates whose L
+ * has been reached move to the ready set; a stale best or pmin is
+ * recomputed from its set, the only scans left, and only after the member
+ * that was it changed or left. */
+static inline void cs__kind_choose(cs__kind *k, const int64_t *L, const uint64_t *seq, int64_t T, int kind,
+                                   int64_t *when, uint64_t *best_seq, int *best_kind, uint32_t *best_bit)
 {
-    const cs__device *dev = &c->dev;
-    const cs__bank_queue *bq = &q->bank[bank];
-    uint32_t bit = 1u << bank;
-    q->act_banks &= ~bit;
-    q->pre_banks &= ~bit;
-    bool closed = dev->open_row[bank] == CS__ROW_CLOSED;
-    /* A PREpb must not close a row an active request waits for. */
-    if (bq->first_other >= 0 && !(c->refresh_blocked & bit) && (closed || !(c->activeq.banks & bit))) {
-        cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
-        *(closed ? &q->act_banks : &q->pre_banks) |= bit;
-        q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
+    if (k->pending && (k->pmin_stale || k->pmin_ready <= T)) {
+        k->pmin_ready = CS__INF;
+        k->pmin_seq = UINT64_MAX;
+        k->pmin = 0;
+        k->pmin_stale = false;
+        uint32_t pend = k->pending;
+        k->pending = 0;
+        for (uint32_t m = pend; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            cs__kind_add(k, bank, L[bank], seq[bank], T);
+        }
+    }
+    if (k->best_stale) {
+        k->best_seq = UINT64_MAX;
+        k->best = 0;
+        k->best_stale = false;
+        for (uint32_t m = k->ready; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            if (seq[bank] < k->best_seq) {
+                k->best_seq = seq[bank];
+                k->best = 1u << bank;
+            }
+        }
+    }
+    int64_t w;
+    uint64_t s;
+    uint32_t bit;
+    if (k->ready) {
+        w = T;
+        s = k->best_seq;
+        bit = k->best;
+    } else if (k->pending) {
+        w = k->pmin_ready;
+        s = k->pmin_seq;
+        bit = k->pmin;
+    } else {
+        return;
+    }
+    if (w < *when || (w == *when && s < *best_seq)) {
+        *when = w;
+        *best_seq = s;
+        *best_kind = kind;
+        *best_bit = bit;
     }
 }
-
-/* Candidate selection state of cs__scan: the oldest candidate ready by t
- * ("now") and the earliest-ready, then oldest, candidate ("next"). Updated
- * without data-dependent branches, which on random traffic mispredict. */
-typedef struct cs__pick {
-    int64_t t;
-    uint64_t now_seq;
-    uint32_t now_id;
-    int64_t next_ready;
-    uint64_t next_seq;
-    uint32_t next_id;
-} cs__pick;
-
-static inline void cs__pick_offer(cs__pick *p, int64_t ready, uint64_t seq, uint32_t id)
-{
-    bool now = ready <= p->t && seq < p->now_seq;
-    p->now_seq = now ? seq : p->now_seq;
-    p->now_id = now ? id : p->now_id;
-    bool next = ready < p->next_ready || (ready == p->next_ready && seq < p->next_seq);
-    p->next_ready = next ? ready : p->next_ready;
-    p->next_seq = next ? seq : p->next_seq;
-    p->next_id = next ? id : p->next_id;
-}
-
-/* The choice among a buffer's candidates (id: 2 * bank, + 1 for the bank's
- * "other" candidate): the oldest ready by t (*when = t), else the earliest
- * ready and, among those, the oldest. Arrival numbers are unique, so the
- * order of evaluation cannot change the choice. False if there is none. */
-static bool cs__pick_portable(const cs__queue *q, int64_t t, int64_t ch_col, int64_t ch_act, int64_t ch_pre,
-                              uint32_t *id, int64_t *when)
-{
-    cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
-    for (uint32_t m = q->hit_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
-    }
-    for (uint32_t m = q->act_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    if (p.next_ready == CS__INF)
-        return false;
-    *id = p.now_seq != UINT64_MAX ? p.now_id : p.next_id;
-    *when = p.now_seq != UINT64_MAX ? t : p.next_ready;
-    return true;
-}
-
 
 /* FRFCFS over one buffer: the oldest request whose command is ready at t.
  * If none is, the earliest cycle one becomes ready and the oldest request
  * ready then. Only the oldest hit and the oldest other request of each bank
- * can be chosen. Returns false if no request is eligible. */
+ * can be chosen; per kind of command (cs__kind) the choice is kept between
+ * plans and changed only where a bank's candidate changed. Arrival numbers
+ * are unique, so the kinds' choices combine into the buffer's. Returns false
+ * if no request is eligible. */
 static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
                      int32_t *index_out)
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    /* A bank without requests has no candidate: refreshing it would only
-     * clear its bits. */
-    q->hit_banks &= q->nonempty;
-    q->act_banks &= q->nonempty;
-    q->pre_banks &= q->nonempty;
-    for (uint32_t m = q->stale_hit & q->nonempty; m; m &= m - 1)
-        cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
-    for (uint32_t m = q->stale_other & q->nonempty; m; m &= m - 1)
-        cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
+    const int64_t T[CS__NKINDS] = {cs__max64(t, dev->ch_ready[col]), cs__max64(t, dev->ch_ready[CS_DRAM_ACT]),
+                                   cs__max64(t, dev->ch_ready[CS_DRAM_PREPB])};
+    cs__kind *kh = &q->kind[CS__K_HIT], *ka = &q->kind[CS__K_ACT], *kp = &q->kind[CS__K_PRE];
+    const uint32_t bits = dev->bank_bits;
+    /* Refresh the stale candidates: out of their sets, and back in if still
+     * eligible (no per-bank refresh pending; a PREpb must not close a row an
+     * active request waits for). */
+    uint32_t sh = q->stale_hit, so = q->stale_other;
     q->stale_hit = q->stale_other = 0;
-    const int64_t ch_col = dev->ch_ready[col], ch_act = dev->ch_ready[CS_DRAM_ACT],
-                  ch_pre = dev->ch_ready[CS_DRAM_PREPB];
-    uint32_t id;
-    if (!cs__pick_portable(q, t, ch_col, ch_act, ch_pre, &id, when))
+    if (sh) {
+        cs__kind_remove(kh, sh);
+        for (uint32_t m = sh & q->has_hit & ~c->refresh_blocked; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> bits][col], dev->bank_ready[bank][col]);
+            cs__kind_add(kh, bank, q->hit_ready[bank], q->hit_seq[bank], T[CS__K_HIT]);
+        }
+    }
+    if (so) {
+        cs__kind_remove(ka, so);
+        cs__kind_remove(kp, so);
+        uint32_t elig = so & q->has_other & ~c->refresh_blocked;
+        for (uint32_t m = elig & ~dev->open_mask; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->other_ready[bank] =
+                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_ACT], dev->bank_ready[bank][CS_DRAM_ACT]);
+            cs__kind_add(ka, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_ACT]);
+        }
+        for (uint32_t m = elig & dev->open_mask & ~c->activeq.banks; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->other_ready[bank] =
+                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_PREPB], dev->bank_ready[bank][CS_DRAM_PREPB]);
+            cs__kind_add(kp, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_PRE]);
+        }
+    }
+    int64_t w = CS__INF;
+    uint64_t s = UINT64_MAX;
+    int kind = -1;
+    uint32_t bit = 0;
+    cs__kind_choose(kh, q->hit_ready, q->hit_seq, T[CS__K_HIT], CS__K_HIT, &w, &s, &kind, &bit);
+    cs__kind_choose(ka, q->other_ready, q->other_seq, T[CS__K_ACT], CS__K_ACT, &w, &s, &kind, &bit);
+    cs__kind_choose(kp, q->other_ready, q->other_seq, T[CS__K_PRE], CS__K_PRE, &w, &s, &kind, &bit);
+    if (kind < 0)
         return false;
-    const cs__bank_queue *bq = &q->bank[id >> 1];
-    *bank_out = (int32_t)(id >> 1);
-    *index_out = id & 1 ? bq->first_other : bq->first_hit;
+    uint32_t bank = (uint32_t)__builtin_ctz(bit);
+    *when = w;
+    *bank_out = (int32_t)bank;
+    *index_out = kind == CS__K_HIT ? q->bank[bank].first_hit : q->bank[bank].first_other;
     return true;
 }
 
