@@ -124,34 +124,33 @@ static void *cs__alloc_lines(size_t bytes)
     return p;
 }
 
-static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
+static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks, cs__qentry *e)
 {
     memset(q, 0, sizeof *q);
     q->cap = cap;
-    q->store = cs__alloc_lines((size_t)banks * cap * sizeof *q->store);
-    bool ok = q->store != NULL;
-    for (uint32_t b = 0; ok && b < banks; b++) {
-        q->bank[b].e = q->store + (size_t)b * cap;
+    q->e = e;
+    for (uint32_t b = 0; b < banks; b++) {
+        q->bank[b].head = q->bank[b].tail = CS__NIL;
         q->bank[b].first_hit = q->bank[b].first_other = -1;
     }
     for (int k = 0; k < CS__NKINDS; k++)
         q->kind[k] = (cs__kind){0, 0, 0, 0, UINT64_MAX, UINT64_MAX, CS__INF, false, false};
-    return ok;
+    return e != NULL;
 }
 
-/* The first index at or after `from` whose hit status is `hit`, or -1. */
-static int32_t cs__bank_queue_find(const cs__bank_queue *bq, uint32_t from, uint32_t open_row, bool hit)
+/* The first request at or after slot `from` (CS__NIL: none) in the bank's
+ * list whose hit status is `hit`, or -1. */
+static int32_t cs__bank_queue_find(const cs__queue *q, uint32_t from, uint32_t open_row, bool hit)
 {
-    for (uint32_t i = from; i < bq->n; i++)
-        if ((bq->e[i].row == open_row) == hit)
-            return (int32_t)i;
+    for (uint32_t s = from; s != CS__NIL; s = q->e[s].next)
+        if ((q->e[s].row == open_row) == hit)
+            return (int32_t)s;
     return -1;
 }
 
 /* Sets the bank's oldest hit (hit) or other request, and keeps its arrival
  * number in the scheduler's cache: it is read here, on the line just
- * searched, rather than on each refresh of the candidate, when that line
- * has usually left L1. */
+ * searched, rather than on each refresh of the candidate. */
 static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t idx)
 {
     cs__bank_queue *bq = &q->bank[bank];
@@ -159,7 +158,7 @@ static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t 
     uint32_t *has = hit ? &q->has_hit : &q->has_other;
     *has &= ~(1u << bank);
     if (idx >= 0) {
-        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
+        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = q->e[idx].seq;
         *has |= 1u << bank;
     }
 }
@@ -171,25 +170,25 @@ static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open
     const cs__bank_queue *bq = &q->bank[bank];
     if (open_row == CS__ROW_CLOSED) {
         cs__set_first(q, bank, true, -1);
-        cs__set_first(q, bank, false, bq->n ? 0 : -1);
+        cs__set_first(q, bank, false, bq->n ? bq->head : -1);
         return;
     }
-    cs__set_first(q, bank, true, cs__bank_queue_find(bq, 0, open_row, true));
-    cs__set_first(q, bank, false, cs__bank_queue_find(bq, 0, open_row, false));
+    cs__set_first(q, bank, true, cs__bank_queue_find(q, bq->head, open_row, true));
+    cs__set_first(q, bank, false, cs__bank_queue_find(q, bq->head, open_row, false));
 }
 
 static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
                              uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
-    if (bq->offset + bq->n == q->cap) { /* slid to the end of its storage: move back to the start */
-        memmove(bq->e - bq->offset, bq->e, bq->n * sizeof *bq->e);
-        bq->e -= bq->offset;
-        bq->offset = 0;
-    }
-    bq->e[bq->n] = (cs__qentry){seq, row, slot};
+    q->e[slot] = (cs__qentry){seq, row, CS__NIL, bq->tail};
+    if (bq->tail != CS__NIL)
+        q->e[bq->tail].next = slot;
+    else
+        bq->head = slot;
+    bq->tail = slot;
     if ((row == open_row ? bq->first_hit : bq->first_other) < 0)
-        cs__set_first(q, bank, row == open_row, (int32_t)bq->n);
+        cs__set_first(q, bank, row == open_row, slot);
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
@@ -197,29 +196,29 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     q->stale_other |= 1u << bank;
 }
 
-static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t open_row)
+static void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
-    if (idx == 0) {
-        bq->e++;
-        bq->offset++;
-    } else {
-        memmove(bq->e + idx, bq->e + idx + 1, (bq->n - idx - 1) * sizeof *bq->e);
-    }
+    uint16_t next = q->e[slot].next, prev = q->e[slot].prev;
+    if (prev != CS__NIL)
+        q->e[prev].next = next;
+    else
+        bq->head = next;
+    if (next != CS__NIL)
+        q->e[next].prev = prev;
+    else
+        bq->tail = prev;
     bq->n--;
     q->n--;
     q->stale_hit |= 1u << bank;
     q->stale_other |= 1u << bank;
     if (!bq->n)
         q->nonempty &= ~(1u << bank);
-    int32_t *firsts[2] = {&bq->first_hit, &bq->first_other};
-    for (int k = 0; k < 2; k++) {
-        int32_t *f = firsts[k];
-        if (*f > (int32_t)idx)
-            (*f)--;
-        else if (*f == (int32_t)idx) /* the oldest of its kind left: the next one is at or after idx */
-            cs__set_first(q, bank, k == 0, cs__bank_queue_find(bq, idx, open_row, k == 0));
-    }
+    /* The oldest of its kind left: the next one is younger. */
+    if (bq->first_hit == (int32_t)slot)
+        cs__set_first(q, bank, true, cs__bank_queue_find(q, next, open_row, true));
+    if (bq->first_other == (int32_t)slot)
+        cs__set_first(q, bank, false, cs__bank_queue_find(q, next, open_row, false));
 }
 
 static void cs__make_plan(cs__chan *c, int64_t t);
@@ -237,6 +236,7 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
     uint32_t banks = c->dev.banks;
     uint32_t pool = cfg->read_queue + cfg->write_queue + banks;
     c->pool = cs__alloc_lines(pool * sizeof *c->pool);
+    c->qentries = cs__alloc_lines(pool * sizeof *c->qentries);
     c->free_slot = malloc(pool * sizeof *c->free_slot);
     for (uint32_t i = 0; c->free_slot && i < pool; i++)
         c->free_slot[i] = (uint16_t)(pool - 1 - i);
@@ -247,8 +247,8 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
      * read latency, so this ring never grows. */
     uint32_t spacing = cfg->timing[CS_DRAM_nBL] > cfg->timing[CS_DRAM_nCCDS] ? cfg->timing[CS_DRAM_nBL]
                                                                             : cfg->timing[CS_DRAM_nCCDS];
-    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks) &&
-              cs__queue_init(&c->writeq, cfg->write_queue, banks) &&
+    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks, c->qentries) &&
+              cs__queue_init(&c->writeq, cfg->write_queue, banks, c->qentries) &&
               cs__addr_set_init(&c->write_addrs, cfg->write_queue) &&
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
@@ -263,12 +263,9 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
 void cs__chan_free(cs__chan *c)
 {
     free(c->pool);
+    free(c->qentries);
     free(c->free_slot);
     free(c->priority);
-    cs__queue *qs[2] = {&c->readq, &c->writeq};
-    for (int k = 0; k < 2; k++) {
-        free(qs[k]->store);
-    }
     free(c->write_addrs.v);
     free(c->reads_in_flight.v);
     free(c->quick.v);
@@ -498,9 +495,9 @@ static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t s
 {
     const cs__queue *qs[2] = {&c->readq, &c->writeq};
     for (int k = 0; k < 2; k++) {
-        const cs__bank_queue *bq = &qs[k]->bank[r->bank];
-        for (uint32_t i = 0; i < bq->n; i++)
-            if (bq->e[i].row == r->row && bq->e[i].slot != slot)
+        const cs__qentry *e = qs[k]->e;
+        for (uint32_t s = qs[k]->bank[r->bank].head; s != CS__NIL; s = e[s].next)
+            if (e[s].row == r->row && s != slot)
                 return true;
     }
     return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
@@ -558,12 +555,12 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
            cmd == CS_DRAM_PREAB;
 }
 
-/* Issues, at cycle t, the next command of a request: entry idx of `bank` in
- * buffer q, or (q NULL) the active-buffer request of `bank`. */
+/* Issues, at cycle t, the next command of a request: the one in pool slot
+ * idx of `bank` in buffer q, or (q NULL) the active-buffer request of `bank`. */
 static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q ? q->bank[bank].e[idx].slot : c->activeq.slot[bank];
+    uint16_t slot = q ? (uint16_t)idx : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
     bank = r->bank;
     const bool is_write = r->flags & CS__REQ_WRITE;
@@ -585,7 +582,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             c->activeq.banks &= ~(1u << bank);
             c->activeq.n--;
         } else {
-            cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+            cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
             c->accept_epoch[q == &c->writeq]++;
             if (q == &c->writeq)
                 cs__addr_set_remove(&c->write_addrs, r->addr);
@@ -606,7 +603,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
     } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
-        cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+        cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
         c->accept_epoch[q == &c->writeq]++;
         if (q == &c->writeq)
             cs__addr_set_remove(&c->write_addrs, r->addr);
@@ -705,7 +702,7 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     if (p.t_active <= p.t_rw && p.active_bank >= 0)
         __builtin_prefetch(&c->pool[a->slot[p.active_bank]]);
     else if (p.rw_bank >= 0)
-        __builtin_prefetch(&c->pool[(p.write_mode ? &c->writeq : &c->readq)->bank[p.rw_bank].e[p.rw_index].slot]);
+        __builtin_prefetch(&c->pool[p.rw_index]);
 }
 
 /* Once tick made_at + 1 has passed without an issue, it has evaluated the
@@ -903,7 +900,7 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
             if (when < c->plan.t_rw) {
                 c->plan.t_rw = when;
                 c->plan.rw_bank = (int32_t)bank;
-                c->plan.rw_index = (int32_t)(q->bank[bank].n - 1);
+                c->plan.rw_index = (int32_t)slot;
             }
         }
     }

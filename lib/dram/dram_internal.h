@@ -121,13 +121,18 @@ typedef struct cs__req {
     uint8_t flags; /* CS__REQ_* */
 } cs__req;
 
-/* A read/write buffer entry: what the scheduler reads of a queued request,
- * together, so that finding a bank's oldest hit or other request and taking
- * its arrival number and pool slot touch one cache line, not three arrays. */
+/* A read/write buffer entry: what the scheduler reads of a queued request.
+ * Entries are indexed by the request's pool slot, in one array per channel
+ * that both buffers share (a request is in at most one), and each bank's
+ * requests are linked in arrival order. The live entries of a channel then
+ * sit on a few hot cache lines; per-bank arrays of the buffer's capacity,
+ * which the lists slid through, spread them over 16 times as many (with
+ * eight channels, more than the L2 cache holds alongside the rest). */
+#define CS__NIL UINT16_MAX
 typedef struct cs__qentry {
     uint64_t seq; /* arrival order within the channel */
     uint32_t row;
-    uint16_t slot; /* request pool index */
+    uint16_t next, prev; /* the bank's next younger / older request; CS__NIL: none */
 } cs__qentry;
 
 /* The requests of one bank in a read or write buffer, in arrival order.
@@ -135,11 +140,9 @@ typedef struct cs__qentry {
  * command at the same cycle, so the scheduler only ever looks at the oldest
  * hit and the oldest other request; both are kept up to date. */
 typedef struct cs__bank_queue {
-    /* Entries [0, n), which start `offset` entries into the bank's storage:
-     * taking the oldest request (the common case) just advances them. */
-    cs__qentry *e;
-    uint32_t n, offset;
-    int32_t first_hit, first_other; /* indices into slot[]; -1: none */
+    uint16_t head, tail; /* oldest, youngest; CS__NIL when empty */
+    uint32_t n;
+    int32_t first_hit, first_other; /* pool slots; -1: none */
 } cs__bank_queue;
 
 /* The candidates of one kind in a read or write buffer (cs__queue): each
@@ -182,7 +185,7 @@ typedef struct cs__queue {
     cs__kind kind[CS__NKINDS];
     uint32_t has_hit, has_other; /* banks where first_hit / first_other >= 0 */
     uint32_t stale_hit, stale_other;
-    cs__qentry *store;
+    cs__qentry *e; /* the channel's entries, by pool slot (cs__chan.qentries) */
 } cs__queue;
 
 /* The active buffer: requests whose ACT has issued, waiting for their column
@@ -251,7 +254,7 @@ typedef struct cs__plan {
     int64_t made_at;    /* made after tick made_at, for ticks made_at + 1 on */
     int64_t t_active, t_priority, t_rw;
     int32_t active_bank;        /* bank of the active-buffer request */
-    int32_t rw_bank, rw_index;  /* bank and index in its list */
+    int32_t rw_bank, rw_index;  /* bank and pool slot of the read/write-buffer request */
 } cs__plan;
 
 typedef struct cs__chan {
@@ -261,6 +264,7 @@ typedef struct cs__chan {
     int64_t next_tick; /* next tick at which anything can happen */
     cs__device dev;
     cs__req *pool;
+    cs__qentry *qentries; /* by pool slot, for both buffers */
     uint16_t *free_slot;
     uint32_t nfree;
     cs__queue readq, writeq;
