@@ -253,6 +253,7 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
     c->next_refresh = sys->refresh_interval;
+    c->next_delivery = CS__INF;
     if (!ok)
         return CS_ERUNTIME;
     cs__make_plan(c, 1);
@@ -598,6 +599,8 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             c->st.reads_served++;
             /* Sized at creation for the most reads the RD spacing allows in flight: never grows, cannot fail. */
             cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
+            if (t + d->read_latency < c->next_delivery)
+                c->next_delivery = t + d->read_latency;
         }
         c->free_slot[c->nfree++] = slot;
     } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
@@ -746,11 +749,7 @@ static int64_t cs__next_tick(const cs__chan *c)
     int64_t n = cs__plan_next(&c->plan);
     if (c->next_refresh < n)
         n = c->next_refresh;
-    int64_t r = cs__ring_next(&c->reads_in_flight);
-    if (r < n)
-        n = r;
-    r = cs__ring_next(&c->quick);
-    return r < n ? r : n;
+    return c->next_delivery < n ? c->next_delivery : n;
 }
 
 /* ---- ticks ---- */
@@ -829,10 +828,14 @@ static void cs__queue_refresh(cs__chan *c)
 void cs__chan_tick(cs__chan *c, int64_t t)
 {
     cs__account(c, t);
-    if (cs__ring_next(&c->reads_in_flight) <= t)
-        cs__deliver(c, &c->reads_in_flight, t);
-    if (cs__ring_next(&c->quick) <= t)
-        cs__deliver(c, &c->quick, t);
+    if (c->next_delivery <= t) {
+        if (cs__ring_next(&c->reads_in_flight) <= t)
+            cs__deliver(c, &c->reads_in_flight, t);
+        if (cs__ring_next(&c->quick) <= t)
+            cs__deliver(c, &c->quick, t);
+        int64_t r = cs__ring_next(&c->reads_in_flight), q = cs__ring_next(&c->quick);
+        c->next_delivery = r < q ? r : q;
+    }
     cs__settle_write_mode(c, t - 1);
     if (t == c->next_refresh)
         cs__queue_refresh(c);
@@ -857,6 +860,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
     if (cs__addr_set_has(&c->write_addrs, addr)) {
         if (!cs__ring_push(&c->quick, (cs__pending){c->clk + 1, c->clk, tag, is_write}))
             return false;
+        if (c->clk + 1 < c->next_delivery)
+            c->next_delivery = c->clk + 1;
         if (is_write) {
             c->st.writes++;
             c->st.writes_coalesced++;

@@ -280,6 +280,7 @@ typedef struct cs__chan {
     cs__addr_set write_addrs;
     cs__ring reads_in_flight; /* RD issued, data not yet returned */
     cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
+    int64_t next_delivery;    /* the earlier head of the two rings (CS__INF: none), read on every tick */
     cs__plan plan;
     /* Per kind (0 read, 1 write), counts changes that can turn a rejected
      * request into an accepted one: an entry of its queue freed, or any
