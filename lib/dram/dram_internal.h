@@ -125,9 +125,9 @@ typedef struct cs__req {
  * Entries are indexed by the request's pool slot, in one array per channel
  * that both buffers share (a request is in at most one), and each bank's
  * requests are linked in arrival order. The live entries of a channel then
- * sit on a few hot cache lines; per-bank arrays of the buffer's capacity,
- * which the lists slid through, spread them over 16 times as many (with
- * eight channels, more than the L2 cache holds alongside the rest). */
+ * sit on a few cache lines (80 entries, 1.3 KB by default); per-bank arrays
+ * of the buffer's capacity, which the lists slid through, spread them over
+ * 2 x 32 x 32 entries (32 KB per channel, all of it cycled through). */
 #define CS__NIL UINT16_MAX
 typedef struct cs__qentry {
     uint64_t seq; /* arrival order within the channel */
