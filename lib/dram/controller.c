@@ -124,38 +124,43 @@ static void *cs__alloc_lines(size_t bytes)
     return p;
 }
 
-static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks)
+static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks, cs__qentry *e)
 {
     memset(q, 0, sizeof *q);
     q->cap = cap;
-    q->store = cs__alloc_lines((size_t)banks * cap * sizeof *q->store);
-    bool ok = q->store != NULL;
-    for (uint32_t b = 0; ok && b < banks; b++) {
-        q->bank[b].e = q->store + (size_t)b * cap;
+    q->e = e;
+    for (uint32_t b = 0; b < banks; b++) {
+        q->bank[b].head = q->bank[b].tail = CS__NIL;
         q->bank[b].first_hit = q->bank[b].first_other = -1;
     }
-    return ok;
+    for (int k = 0; k < CS__NKINDS; k++)
+        q->kind[k] = (cs__kind){0, 0, 0, 0, UINT64_MAX, UINT64_MAX, CS__INF, false, false};
+    return e != NULL;
 }
 
-/* The first index at or after `from` whose hit status is `hit`, or -1. */
-static int32_t cs__bank_queue_find(const cs__bank_queue *bq, uint32_t from, uint32_t open_row, bool hit)
+/* The first request at or after slot `from` (CS__NIL: none) in the bank's
+ * list whose hit status is `hit`, or -1. */
+static int32_t cs__bank_queue_find(const cs__queue *q, uint32_t from, uint32_t open_row, bool hit)
 {
-    for (uint32_t i = from; i < bq->n; i++)
-        if ((bq->e[i].row == open_row) == hit)
-            return (int32_t)i;
+    for (uint32_t s = from; s != CS__NIL; s = q->e[s].next)
+        if ((q->e[s].row == open_row) == hit)
+            return (int32_t)s;
     return -1;
 }
 
 /* Sets the bank's oldest hit (hit) or other request, and keeps its arrival
  * number in the scheduler's cache: it is read here, on the line just
- * searched, rather than on each refresh of the candidate, when that line
- * has usually left L1. */
+ * searched, rather than on each refresh of the candidate. */
 static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t idx)
 {
     cs__bank_queue *bq = &q->bank[bank];
     *(hit ? &bq->first_hit : &bq->first_other) = idx;
-    if (idx >= 0)
-        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = bq->e[idx].seq;
+    uint32_t *has = hit ? &q->has_hit : &q->has_other;
+    *has &= ~(1u << bank);
+    if (idx >= 0) {
+        *(hit ? &q->hit_seq[bank] : &q->other_seq[bank]) = q->e[idx].seq;
+        *has |= 1u << bank;
+    }
 }
 
 /* After the bank's open row changed. A closed bank has no hits: its oldest
@@ -165,25 +170,25 @@ static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open
     const cs__bank_queue *bq = &q->bank[bank];
     if (open_row == CS__ROW_CLOSED) {
         cs__set_first(q, bank, true, -1);
-        cs__set_first(q, bank, false, bq->n ? 0 : -1);
+        cs__set_first(q, bank, false, bq->n ? bq->head : -1);
         return;
     }
-    cs__set_first(q, bank, true, cs__bank_queue_find(bq, 0, open_row, true));
-    cs__set_first(q, bank, false, cs__bank_queue_find(bq, 0, open_row, false));
+    cs__set_first(q, bank, true, cs__bank_queue_find(q, bq->head, open_row, true));
+    cs__set_first(q, bank, false, cs__bank_queue_find(q, bq->head, open_row, false));
 }
 
 static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
                              uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
-    if (bq->offset + bq->n == q->cap) { /* slid to the end of its storage: move back to the start */
-        memmove(bq->e - bq->offset, bq->e, bq->n * sizeof *bq->e);
-        bq->e -= bq->offset;
-        bq->offset = 0;
-    }
-    bq->e[bq->n] = (cs__qentry){seq, row, slot};
+    q->e[slot] = (cs__qentry){seq, row, CS__NIL, bq->tail};
+    if (bq->tail != CS__NIL)
+        q->e[bq->tail].next = slot;
+    else
+        bq->head = slot;
+    bq->tail = slot;
     if ((row == open_row ? bq->first_hit : bq->first_other) < 0)
-        cs__set_first(q, bank, row == open_row, (int32_t)bq->n);
+        cs__set_first(q, bank, row == open_row, slot);
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
@@ -191,29 +196,29 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     q->stale_other |= 1u << bank;
 }
 
-static void cs__queue_remove(cs__queue *q, uint32_t bank, uint32_t idx, uint32_t open_row)
+static void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
-    if (idx == 0) {
-        bq->e++;
-        bq->offset++;
-    } else {
-        memmove(bq->e + idx, bq->e + idx + 1, (bq->n - idx - 1) * sizeof *bq->e);
-    }
+    uint16_t next = q->e[slot].next, prev = q->e[slot].prev;
+    if (prev != CS__NIL)
+        q->e[prev].next = next;
+    else
+        bq->head = next;
+    if (next != CS__NIL)
+        q->e[next].prev = prev;
+    else
+        bq->tail = prev;
     bq->n--;
     q->n--;
     q->stale_hit |= 1u << bank;
     q->stale_other |= 1u << bank;
     if (!bq->n)
         q->nonempty &= ~(1u << bank);
-    int32_t *firsts[2] = {&bq->first_hit, &bq->first_other};
-    for (int k = 0; k < 2; k++) {
-        int32_t *f = firsts[k];
-        if (*f > (int32_t)idx)
-            (*f)--;
-        else if (*f == (int32_t)idx) /* the oldest of its kind left: the next one is at or after idx */
-            cs__set_first(q, bank, k == 0, cs__bank_queue_find(bq, idx, open_row, k == 0));
-    }
+    /* The oldest of its kind left: the next one is younger. */
+    if (bq->first_hit == (int32_t)slot)
+        cs__set_first(q, bank, true, cs__bank_queue_find(q, next, open_row, true));
+    if (bq->first_other == (int32_t)slot)
+        cs__set_first(q, bank, false, cs__bank_queue_find(q, next, open_row, false));
 }
 
 static void cs__make_plan(cs__chan *c, int64_t t);
@@ -231,6 +236,7 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
     uint32_t banks = c->dev.banks;
     uint32_t pool = cfg->read_queue + cfg->write_queue + banks;
     c->pool = cs__alloc_lines(pool * sizeof *c->pool);
+    c->qentries = cs__alloc_lines(pool * sizeof *c->qentries);
     c->free_slot = malloc(pool * sizeof *c->free_slot);
     for (uint32_t i = 0; c->free_slot && i < pool; i++)
         c->free_slot[i] = (uint16_t)(pool - 1 - i);
@@ -241,12 +247,13 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
      * read latency, so this ring never grows. */
     uint32_t spacing = cfg->timing[CS_DRAM_nBL] > cfg->timing[CS_DRAM_nCCDS] ? cfg->timing[CS_DRAM_nBL]
                                                                             : cfg->timing[CS_DRAM_nCCDS];
-    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks) &&
-              cs__queue_init(&c->writeq, cfg->write_queue, banks) &&
+    bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks, c->qentries) &&
+              cs__queue_init(&c->writeq, cfg->write_queue, banks, c->qentries) &&
               cs__addr_set_init(&c->write_addrs, cfg->write_queue) &&
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
     c->next_refresh = sys->refresh_interval;
+    c->next_delivery = CS__INF;
     if (!ok)
         return CS_ERUNTIME;
     cs__make_plan(c, 1);
@@ -257,12 +264,9 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
 void cs__chan_free(cs__chan *c)
 {
     free(c->pool);
+    free(c->qentries);
     free(c->free_slot);
     free(c->priority);
-    cs__queue *qs[2] = {&c->readq, &c->writeq};
-    for (int k = 0; k < 2; k++) {
-        free(qs[k]->store);
-    }
     free(c->write_addrs.v);
     free(c->reads_in_flight.v);
     free(c->quick.v);
@@ -300,114 +304,153 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     return cs__device_ready(&c->dev, cmd, bank);
 }
 
-/* Recomputes the cached hit candidate of one bank (see cs__queue). */
-static void cs__refresh_hit(const cs__chan *c, cs__queue *q, uint32_t bank, cs_dram_cmd col)
+/* ---- the choice among a buffer's candidates (cs__kind) ---- */
+
+/* The candidates of these banks changed or left: out of both sets. Whether
+ * the best or pmin was among them is one test each, as bits. */
+static inline void cs__kind_remove(cs__kind *k, uint32_t banks)
 {
-    const cs__device *dev = &c->dev;
-    const cs__bank_queue *bq = &q->bank[bank];
+    k->ready &= ~banks;
+    k->pending &= ~banks;
+    k->best_stale |= (k->best & banks) != 0;
+    k->pmin_stale |= (k->pmin & banks) != 0;
+}
+
+/* Adds a candidate with bank-and-group readiness L; T is the kind's
+ * max(t, channel readiness) for the plan being made. Updating the best or
+ * pmin while it is stale does no harm: it is recomputed before use. */
+static inline void cs__kind_add(cs__kind *k, uint32_t bank, int64_t L, uint64_t seq, int64_t T)
+{
     uint32_t bit = 1u << bank;
-    q->hit_banks &= ~bit;
-    if (bq->first_hit >= 0 && !(c->refresh_blocked & bit)) {
-        q->hit_banks |= bit;
-        q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][col], dev->bank_ready[bank][col]);
+    if (L <= T) {
+        k->ready |= bit;
+        if (seq < k->best_seq) {
+            k->best_seq = seq;
+            k->best = bit;
+        }
+    } else {
+        k->pending |= bit;
+        if (L < k->pmin_ready || (L == k->pmin_ready && seq < k->pmin_seq)) {
+            k->pmin_ready = L;
+            k->pmin_seq = seq;
+            k->pmin = bit;
+        }
     }
 }
 
-/* Recomputes the cached other (ACT or PREpb) candidate of one bank. */
-static void cs__refresh_other(const cs__chan *c, cs__queue *q, uint32_t bank)
+/* Brings kind k up to T and offers its choice: (time, arrival number,
+ * bank bit) into *best if earlier, then older. Pending candidates whose L
+ * has been reached move to the ready set; a stale best or pmin is
+ * recomputed from its set, the only scans left, and only after the member
+ * that was it changed or left. */
+static inline void cs__kind_choose(cs__kind *k, const int64_t *L, const uint64_t *seq, int64_t T, int kind,
+                                   int64_t *when, uint64_t *best_seq, int *best_kind, uint32_t *best_bit)
 {
-    const cs__device *dev = &c->dev;
-    const cs__bank_queue *bq = &q->bank[bank];
-    uint32_t bit = 1u << bank;
-    q->act_banks &= ~bit;
-    q->pre_banks &= ~bit;
-    bool closed = dev->open_row[bank] == CS__ROW_CLOSED;
-    /* A PREpb must not close a row an active request waits for. */
-    if (bq->first_other >= 0 && !(c->refresh_blocked & bit) && (closed || !(c->activeq.banks & bit))) {
-        cs_dram_cmd oc = closed ? CS_DRAM_ACT : CS_DRAM_PREPB;
-        *(closed ? &q->act_banks : &q->pre_banks) |= bit;
-        q->other_ready[bank] = cs__max64(dev->bg_ready[bank >> dev->bank_bits][oc], dev->bank_ready[bank][oc]);
+    if (k->pending && (k->pmin_stale || k->pmin_ready <= T)) {
+        k->pmin_ready = CS__INF;
+        k->pmin_seq = UINT64_MAX;
+        k->pmin = 0;
+        k->pmin_stale = false;
+        uint32_t pend = k->pending;
+        k->pending = 0;
+        for (uint32_t m = pend; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            cs__kind_add(k, bank, L[bank], seq[bank], T);
+        }
+    }
+    if (k->best_stale) {
+        k->best_seq = UINT64_MAX;
+        k->best = 0;
+        k->best_stale = false;
+        for (uint32_t m = k->ready; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            if (seq[bank] < k->best_seq) {
+                k->best_seq = seq[bank];
+                k->best = 1u << bank;
+            }
+        }
+    }
+    int64_t w;
+    uint64_t s;
+    uint32_t bit;
+    if (k->ready) {
+        w = T;
+        s = k->best_seq;
+        bit = k->best;
+    } else if (k->pending) {
+        w = k->pmin_ready;
+        s = k->pmin_seq;
+        bit = k->pmin;
+    } else {
+        return;
+    }
+    if (w < *when || (w == *when && s < *best_seq)) {
+        *when = w;
+        *best_seq = s;
+        *best_kind = kind;
+        *best_bit = bit;
     }
 }
-
-/* Candidate selection state of cs__scan: the oldest candidate ready by t
- * ("now") and the earliest-ready, then oldest, candidate ("next"). Updated
- * without data-dependent branches, which on random traffic mispredict. */
-typedef struct cs__pick {
-    int64_t t;
-    uint64_t now_seq;
-    uint32_t now_id;
-    int64_t next_ready;
-    uint64_t next_seq;
-    uint32_t next_id;
-} cs__pick;
-
-static inline void cs__pick_offer(cs__pick *p, int64_t ready, uint64_t seq, uint32_t id)
-{
-    bool now = ready <= p->t && seq < p->now_seq;
-    p->now_seq = now ? seq : p->now_seq;
-    p->now_id = now ? id : p->now_id;
-    bool next = ready < p->next_ready || (ready == p->next_ready && seq < p->next_seq);
-    p->next_ready = next ? ready : p->next_ready;
-    p->next_seq = next ? seq : p->next_seq;
-    p->next_id = next ? id : p->next_id;
-}
-
-/* The choice among a buffer's candidates (id: 2 * bank, + 1 for the bank's
- * "other" candidate): the oldest ready by t (*when = t), else the earliest
- * ready and, among those, the oldest. Arrival numbers are unique, so the
- * order of evaluation cannot change the choice. False if there is none. */
-static bool cs__pick_portable(const cs__queue *q, int64_t t, int64_t ch_col, int64_t ch_act, int64_t ch_pre,
-                              uint32_t *id, int64_t *when)
-{
-    cs__pick p = {t, UINT64_MAX, 0, CS__INF, UINT64_MAX, 0};
-    for (uint32_t m = q->hit_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
-    }
-    for (uint32_t m = q->act_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    for (uint32_t m = q->pre_banks; m; m &= m - 1) {
-        uint32_t bank = (uint32_t)__builtin_ctz(m);
-        cs__pick_offer(&p, cs__max64(ch_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
-    }
-    if (p.next_ready == CS__INF)
-        return false;
-    *id = p.now_seq != UINT64_MAX ? p.now_id : p.next_id;
-    *when = p.now_seq != UINT64_MAX ? t : p.next_ready;
-    return true;
-}
-
 
 /* FRFCFS over one buffer: the oldest request whose command is ready at t.
  * If none is, the earliest cycle one becomes ready and the oldest request
  * ready then. Only the oldest hit and the oldest other request of each bank
- * can be chosen. Returns false if no request is eligible. */
+ * can be chosen; per kind of command (cs__kind) the choice is kept between
+ * plans and changed only where a bank's candidate changed. Arrival numbers
+ * are unique, so the kinds' choices combine into the buffer's. Returns false
+ * if no request is eligible. */
 static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
                      int32_t *index_out)
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    /* A bank without requests has no candidate: refreshing it would only
-     * clear its bits. */
-    q->hit_banks &= q->nonempty;
-    q->act_banks &= q->nonempty;
-    q->pre_banks &= q->nonempty;
-    for (uint32_t m = q->stale_hit & q->nonempty; m; m &= m - 1)
-        cs__refresh_hit(c, q, (uint32_t)__builtin_ctz(m), col);
-    for (uint32_t m = q->stale_other & q->nonempty; m; m &= m - 1)
-        cs__refresh_other(c, q, (uint32_t)__builtin_ctz(m));
+    const int64_t T[CS__NKINDS] = {cs__max64(t, dev->ch_ready[col]), cs__max64(t, dev->ch_ready[CS_DRAM_ACT]),
+                                   cs__max64(t, dev->ch_ready[CS_DRAM_PREPB])};
+    cs__kind *kh = &q->kind[CS__K_HIT], *ka = &q->kind[CS__K_ACT], *kp = &q->kind[CS__K_PRE];
+    const uint32_t bits = dev->bank_bits;
+    /* Refresh the stale candidates: out of their sets, and back in if still
+     * eligible (no per-bank refresh pending; a PREpb must not close a row an
+     * active request waits for). */
+    uint32_t sh = q->stale_hit, so = q->stale_other;
     q->stale_hit = q->stale_other = 0;
-    const int64_t ch_col = dev->ch_ready[col], ch_act = dev->ch_ready[CS_DRAM_ACT],
-                  ch_pre = dev->ch_ready[CS_DRAM_PREPB];
-    uint32_t id;
-    if (!cs__pick_portable(q, t, ch_col, ch_act, ch_pre, &id, when))
+    if (sh) {
+        cs__kind_remove(kh, sh);
+        for (uint32_t m = sh & q->has_hit & ~c->refresh_blocked; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> bits][col], dev->bank_ready[bank][col]);
+            cs__kind_add(kh, bank, q->hit_ready[bank], q->hit_seq[bank], T[CS__K_HIT]);
+        }
+    }
+    if (so) {
+        cs__kind_remove(ka, so);
+        cs__kind_remove(kp, so);
+        uint32_t elig = so & q->has_other & ~c->refresh_blocked;
+        for (uint32_t m = elig & ~dev->open_mask; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->other_ready[bank] =
+                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_ACT], dev->bank_ready[bank][CS_DRAM_ACT]);
+            cs__kind_add(ka, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_ACT]);
+        }
+        for (uint32_t m = elig & dev->open_mask & ~c->activeq.banks; m; m &= m - 1) {
+            uint32_t bank = (uint32_t)__builtin_ctz(m);
+            q->other_ready[bank] =
+                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_PREPB], dev->bank_ready[bank][CS_DRAM_PREPB]);
+            cs__kind_add(kp, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_PRE]);
+        }
+    }
+    int64_t w = CS__INF;
+    uint64_t s = UINT64_MAX;
+    int kind = -1;
+    uint32_t bit = 0;
+    cs__kind_choose(kh, q->hit_ready, q->hit_seq, T[CS__K_HIT], CS__K_HIT, &w, &s, &kind, &bit);
+    cs__kind_choose(ka, q->other_ready, q->other_seq, T[CS__K_ACT], CS__K_ACT, &w, &s, &kind, &bit);
+    cs__kind_choose(kp, q->other_ready, q->other_seq, T[CS__K_PRE], CS__K_PRE, &w, &s, &kind, &bit);
+    if (kind < 0)
         return false;
-    const cs__bank_queue *bq = &q->bank[id >> 1];
-    *bank_out = (int32_t)(id >> 1);
-    *index_out = id & 1 ? bq->first_other : bq->first_hit;
+    uint32_t bank = (uint32_t)__builtin_ctz(bit);
+    *when = w;
+    *bank_out = (int32_t)bank;
+    *index_out = kind == CS__K_HIT ? q->bank[bank].first_hit : q->bank[bank].first_other;
     return true;
 }
 
@@ -453,9 +496,9 @@ static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t s
 {
     const cs__queue *qs[2] = {&c->readq, &c->writeq};
     for (int k = 0; k < 2; k++) {
-        const cs__bank_queue *bq = &qs[k]->bank[r->bank];
-        for (uint32_t i = 0; i < bq->n; i++)
-            if (bq->e[i].row == r->row && bq->e[i].slot != slot)
+        const cs__qentry *e = qs[k]->e;
+        for (uint32_t s = qs[k]->bank[r->bank].head; s != CS__NIL; s = e[s].next)
+            if (e[s].row == r->row && s != slot)
                 return true;
     }
     return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
@@ -513,12 +556,12 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
            cmd == CS_DRAM_PREAB;
 }
 
-/* Issues, at cycle t, the next command of a request: entry idx of `bank` in
- * buffer q, or (q NULL) the active-buffer request of `bank`. */
+/* Issues, at cycle t, the next command of a request: the one in pool slot
+ * idx of `bank` in buffer q, or (q NULL) the active-buffer request of `bank`. */
 static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q ? q->bank[bank].e[idx].slot : c->activeq.slot[bank];
+    uint16_t slot = q ? (uint16_t)idx : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
     bank = r->bank;
     const bool is_write = r->flags & CS__REQ_WRITE;
@@ -540,7 +583,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             c->activeq.banks &= ~(1u << bank);
             c->activeq.n--;
         } else {
-            cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+            cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
             c->accept_epoch[q == &c->writeq]++;
             if (q == &c->writeq)
                 cs__addr_set_remove(&c->write_addrs, r->addr);
@@ -556,12 +599,14 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
             c->st.reads_served++;
             /* Sized at creation for the most reads the RD spacing allows in flight: never grows, cannot fail. */
             cs__ring_push(&c->reads_in_flight, (cs__pending){t + d->read_latency, r->arrive, r->tag, false});
+            if (t + d->read_latency < c->next_delivery)
+                c->next_delivery = t + d->read_latency;
         }
         c->free_slot[c->nfree++] = slot;
     } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
-        cs__queue_remove(q, bank, idx, c->dev.open_row[bank]);
+        cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
         c->accept_epoch[q == &c->writeq]++;
         if (q == &c->writeq)
             cs__addr_set_remove(&c->write_addrs, r->addr);
@@ -660,7 +705,7 @@ static void cs__make_plan(cs__chan *c, int64_t t)
     if (p.t_active <= p.t_rw && p.active_bank >= 0)
         __builtin_prefetch(&c->pool[a->slot[p.active_bank]]);
     else if (p.rw_bank >= 0)
-        __builtin_prefetch(&c->pool[(p.write_mode ? &c->writeq : &c->readq)->bank[p.rw_bank].e[p.rw_index].slot]);
+        __builtin_prefetch(&c->pool[p.rw_index]);
 }
 
 /* Once tick made_at + 1 has passed without an issue, it has evaluated the
@@ -704,11 +749,7 @@ static int64_t cs__next_tick(const cs__chan *c)
     int64_t n = cs__plan_next(&c->plan);
     if (c->next_refresh < n)
         n = c->next_refresh;
-    int64_t r = cs__ring_next(&c->reads_in_flight);
-    if (r < n)
-        n = r;
-    r = cs__ring_next(&c->quick);
-    return r < n ? r : n;
+    return c->next_delivery < n ? c->next_delivery : n;
 }
 
 /* ---- ticks ---- */
@@ -787,10 +828,14 @@ static void cs__queue_refresh(cs__chan *c)
 void cs__chan_tick(cs__chan *c, int64_t t)
 {
     cs__account(c, t);
-    if (cs__ring_next(&c->reads_in_flight) <= t)
-        cs__deliver(c, &c->reads_in_flight, t);
-    if (cs__ring_next(&c->quick) <= t)
-        cs__deliver(c, &c->quick, t);
+    if (c->next_delivery <= t) {
+        if (cs__ring_next(&c->reads_in_flight) <= t)
+            cs__deliver(c, &c->reads_in_flight, t);
+        if (cs__ring_next(&c->quick) <= t)
+            cs__deliver(c, &c->quick, t);
+        int64_t r = cs__ring_next(&c->reads_in_flight), q = cs__ring_next(&c->quick);
+        c->next_delivery = r < q ? r : q;
+    }
     cs__settle_write_mode(c, t - 1);
     if (t == c->next_refresh)
         cs__queue_refresh(c);
@@ -815,6 +860,8 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
     if (cs__addr_set_has(&c->write_addrs, addr)) {
         if (!cs__ring_push(&c->quick, (cs__pending){c->clk + 1, c->clk, tag, is_write}))
             return false;
+        if (c->clk + 1 < c->next_delivery)
+            c->next_delivery = c->clk + 1;
         if (is_write) {
             c->st.writes++;
             c->st.writes_coalesced++;
@@ -858,7 +905,7 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
             if (when < c->plan.t_rw) {
                 c->plan.t_rw = when;
                 c->plan.rw_bank = (int32_t)bank;
-                c->plan.rw_index = (int32_t)(q->bank[bank].n - 1);
+                c->plan.rw_index = (int32_t)slot;
             }
         }
     }

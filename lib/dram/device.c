@@ -84,6 +84,7 @@ CS__DEVICE_CLONES void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int ba
         if (dev->open_row[bank] == CS__ROW_CLOSED)
             dev->open_banks++;
         dev->open_row[bank] = row;
+        dev->open_mask |= 1u << bank;
         break;
     case CS_DRAM_PREPB:
     case CS_DRAM_RDA:
@@ -91,11 +92,13 @@ CS__DEVICE_CLONES void cs__device_issue(cs__device *dev, cs_dram_cmd cmd, int ba
         if (dev->open_row[bank] != CS__ROW_CLOSED)
             dev->open_banks--;
         dev->open_row[bank] = CS__ROW_CLOSED;
+        dev->open_mask &= ~(1u << bank);
         break;
     case CS_DRAM_PREAB:
         for (uint32_t b = 0; b < dev->banks; b++)
             dev->open_row[b] = CS__ROW_CLOSED;
         dev->open_banks = 0;
+        dev->open_mask = 0;
         break;
     default: /* RD, WR, REFab, REFpb leave the banks as they are */
         break;

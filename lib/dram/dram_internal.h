@@ -72,6 +72,7 @@ typedef struct cs__device {
     uint32_t bank_groups, banks_per_group, banks;
     uint32_t bank_bits; /* log2(banks_per_group): bank group = flat bank >> bank_bits */
     uint32_t open_banks;
+    uint32_t open_mask; /* bit b: bank b has a row open (the scheduler's ACT / PREpb split) */
     uint32_t open_row[CS_DRAM_MAX_BANKS]; /* CS__ROW_CLOSED when closed */
     _Alignas(64) int64_t ch_ready[CS__ROW];
     _Alignas(64) int64_t bg_ready[CS__MAX_BG][CS__ROW];
@@ -120,13 +121,18 @@ typedef struct cs__req {
     uint8_t flags; /* CS__REQ_* */
 } cs__req;
 
-/* A read/write buffer entry: what the scheduler reads of a queued request,
- * together, so that finding a bank's oldest hit or other request and taking
- * its arrival number and pool slot touch one cache line, not three arrays. */
+/* A read/write buffer entry: what the scheduler reads of a queued request.
+ * Entries are indexed by the request's pool slot, in one array per channel
+ * that both buffers share (a request is in at most one), and each bank's
+ * requests are linked in arrival order. The live entries of a channel then
+ * sit on a few cache lines (80 entries, 1.3 KB by default); per-bank arrays
+ * of the buffer's capacity, which the lists slid through, spread them over
+ * 2 x 32 x 32 entries (32 KB per channel, all of it cycled through). */
+#define CS__NIL UINT16_MAX
 typedef struct cs__qentry {
     uint64_t seq; /* arrival order within the channel */
     uint32_t row;
-    uint16_t slot; /* request pool index */
+    uint16_t next, prev; /* the bank's next younger / older request; CS__NIL: none */
 } cs__qentry;
 
 /* The requests of one bank in a read or write buffer, in arrival order.
@@ -134,12 +140,32 @@ typedef struct cs__qentry {
  * command at the same cycle, so the scheduler only ever looks at the oldest
  * hit and the oldest other request; both are kept up to date. */
 typedef struct cs__bank_queue {
-    /* Entries [0, n), which start `offset` entries into the bank's storage:
-     * taking the oldest request (the common case) just advances them. */
-    cs__qentry *e;
-    uint32_t n, offset;
-    int32_t first_hit, first_other; /* indices into slot[]; -1: none */
+    uint16_t head, tail; /* oldest, youngest; CS__NIL when empty */
+    uint32_t n;
+    int32_t first_hit, first_other; /* pool slots; -1: none */
 } cs__bank_queue;
+
+/* The candidates of one kind in a read or write buffer (cs__queue): each
+ * bank's oldest hit (kind CS__K_HIT, its column command), or its oldest
+ * other request when the bank is closed (CS__K_ACT) or has another row open
+ * (CS__K_PRE). Every candidate of a kind waits for the same channel-level
+ * time ch, so with T = max(t, ch) at plan time t the kind's choice is:
+ * among candidates whose bank-and-group readiness L is <= T (all ready at T,
+ * or now if T = t), the oldest; if there is none, the earliest L, then the
+ * oldest. t and ch only grow, so a candidate with L <= T stays there until
+ * its L changes, which only happens when its bank is refreshed (stale):
+ * the kind keeps the two sets and the oldest / earliest of each, and a
+ * command, which touches one bank or one group, costs a refresh of those
+ * banks rather than a new choice among all candidates (docs/MODEL.md 3.6). */
+enum { CS__K_HIT, CS__K_ACT, CS__K_PRE, CS__NKINDS };
+typedef struct cs__kind {
+    uint32_t ready;   /* banks with L <= T as of the last plan that looked */
+    uint32_t pending; /* the others */
+    uint32_t best, pmin; /* one bit: the oldest of ready; the earliest (then oldest) of pending; 0 none */
+    uint64_t best_seq, pmin_seq;
+    int64_t pmin_ready;
+    bool best_stale, pmin_stale; /* that member changed or left: recompute */
+} cs__kind;
 
 /* A read or write buffer: capacity over all banks, lists per bank. */
 typedef struct cs__queue {
@@ -148,19 +174,18 @@ typedef struct cs__queue {
     cs__bank_queue bank[CS_DRAM_MAX_BANKS];
     /* Per bank, the earliest cycle its oldest hit and its oldest other
      * request could issue as far as the bank and its bank group are
-     * concerned, and their arrival numbers. The channel-level part is
-     * applied when scanning. Stale entries are recomputed first: a command
-     * changes the timing of its own bank, and of its bank group only for
-     * some commands. The arrival numbers are set whenever the oldest hit or
-     * other request changes (cs__set_first), valid where first_hit /
+     * concerned (L above), and their arrival numbers. The channel-level part
+     * is applied per kind (cs__kind). Stale entries are recomputed first: a
+     * command changes the timing of its own bank, and of its bank group only
+     * for some commands. The arrival numbers are set whenever the oldest hit
+     * or other request changes (cs__set_first), valid where first_hit /
      * first_other are. */
     int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
     uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
-    /* Banks with an eligible candidate of that kind; "other" candidates need
-     * an ACT (bank closed) or a PREpb (another row open). */
-    uint32_t hit_banks, act_banks, pre_banks;
+    cs__kind kind[CS__NKINDS];
+    uint32_t has_hit, has_other; /* banks where first_hit / first_other >= 0 */
     uint32_t stale_hit, stale_other;
-    cs__qentry *store;
+    cs__qentry *e; /* the channel's entries, by pool slot (cs__chan.qentries) */
 } cs__queue;
 
 /* The active buffer: requests whose ACT has issued, waiting for their column
@@ -229,7 +254,7 @@ typedef struct cs__plan {
     int64_t made_at;    /* made after tick made_at, for ticks made_at + 1 on */
     int64_t t_active, t_priority, t_rw;
     int32_t active_bank;        /* bank of the active-buffer request */
-    int32_t rw_bank, rw_index;  /* bank and index in its list */
+    int32_t rw_bank, rw_index;  /* bank and pool slot of the read/write-buffer request */
 } cs__plan;
 
 typedef struct cs__chan {
@@ -239,6 +264,7 @@ typedef struct cs__chan {
     int64_t next_tick; /* next tick at which anything can happen */
     cs__device dev;
     cs__req *pool;
+    cs__qentry *qentries; /* by pool slot, for both buffers */
     uint16_t *free_slot;
     uint32_t nfree;
     cs__queue readq, writeq;
@@ -254,6 +280,7 @@ typedef struct cs__chan {
     cs__addr_set write_addrs;
     cs__ring reads_in_flight; /* RD issued, data not yet returned */
     cs__ring quick;           /* forwarded reads and coalesced writes: done one cycle after arrival */
+    int64_t next_delivery;    /* the earlier head of the two rings (CS__INF: none), read on every tick */
     cs__plan plan;
     /* Per kind (0 read, 1 write), counts changes that can turn a rejected
      * request into an accepted one: an entry of its queue freed, or any
