@@ -765,7 +765,7 @@ static inline void cs__account(cs__chan *c, int64_t t)
     c->clk = t;
 }
 
-void cs__chan_idle_to(cs__chan *c, int64_t t)
+static inline void cs__chan_idle_to(cs__chan *c, int64_t t)
 {
     if (t > c->clk)
         cs__account(c, t);
@@ -850,16 +850,36 @@ void cs__chan_tick(cs__chan *c, int64_t t)
 
 /* ---- arrivals ---- */
 
-bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint32_t bank, uint32_t row,
-                   uint32_t column)
+static inline uint32_t cs__field_get(uint64_t x, cs__field f)
 {
-    struct cs_dram *d = c->sys;
+    return (uint32_t)(x >> f.shift) & ((1u << f.bits) - 1);
+}
+
+/* The whole arrival path in one function, here rather than split between
+ * the memory system (dram.c) and this file: it runs once per request, and
+ * on the bench's dominant layers there are ~1.3 commands per request. */
+bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
+{
+    addr &= d->addr_mask;
+    /* CacheLineInterleave: the channel bits right above the 32-B offset
+     * (with one channel the mask is 0). */
+    cs__chan *c = &d->chan[(uint32_t)(addr >> 5) & (d->nchan - 1)];
+    /* A rejected request stays rejected until its channel frees a buffer
+     * entry or accepts something: answer retries in between at once. */
+    if (addr == d->rejected_addr && (int)is_write == d->rejected_write &&
+        c->accept_epoch[is_write] == d->rejected_epoch)
+        return false;
     /* A read of an address with a write waiting in the write buffer is
      * answered from it; a second write to it merges. Both are accepted even
      * when the buffers are full, as in Ramulator. */
-    if (cs__addr_set_has(&c->write_addrs, addr)) {
+    const bool forwarded = cs__addr_set_has(&c->write_addrs, addr);
+    cs__queue *q = is_write ? &c->writeq : &c->readq;
+    if (!forwarded && q->n >= q->cap)
+        goto reject;
+    cs__chan_idle_to(c, d->clk); /* the channel's idle ticks since it last changed */
+    if (forwarded) {
         if (!cs__ring_push(&c->quick, (cs__pending){c->clk + 1, c->clk, tag, is_write}))
-            return false;
+            goto reject;
         if (c->clk + 1 < c->next_delivery)
             c->next_delivery = c->clk + 1;
         if (is_write) {
@@ -874,46 +894,54 @@ bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint
         c->accept_epoch[1]++;
         if (c->next_tick > c->clk + 1)
             c->next_tick = c->clk + 1;
-        return true;
-    }
-    cs__queue *q = is_write ? &c->writeq : &c->readq;
-    if (q->n >= q->cap)
-        return false;
-    uint16_t slot = c->free_slot[--c->nfree];
-    cs__req *r = &c->pool[slot];
-    *r = (cs__req){addr, tag, c->clk, row, (uint16_t)column, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
-    cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
-    if (is_write) {
-        cs__addr_set_add(&c->write_addrs, addr);
-        c->st.writes++;
     } else {
-        c->st.reads++;
-    }
-    d->in_flight++;
-    c->accept_epoch[0]++;
-    c->accept_epoch[1]++;
-    /* Keep the plan exact: the newcomer may be ready before it, or change
-     * which buffer the next evaluation scans. */
-    if (c->plan.valid && c->plan.rw_evaluated) {
-        cs__settle_write_mode(c, c->clk);
-        if (cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n) != c->plan.write_mode) {
-            c->plan.valid = false;
-        } else if (is_write == c->plan.write_mode) {
-            int64_t when = cs__rw_ready(c, bank, row, is_write);
-            if (when <= c->clk)
-                when = c->clk + 1;
-            if (when < c->plan.t_rw) {
-                c->plan.t_rw = when;
-                c->plan.rw_bank = (int32_t)bank;
-                c->plan.rw_index = (int32_t)slot;
+        const uint64_t x = addr >> d->local_shift; /* the intra-channel address above its 32-B offset */
+        const uint32_t bank = d->bank_of[cs__field_get(x, d->f_bankgroup) << d->f_bank.bits | cs__field_get(x, d->f_bank)];
+        const uint32_t row = cs__field_get(x, d->f_row);
+        uint16_t slot = c->free_slot[--c->nfree];
+        c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint16_t)cs__field_get(x, d->f_column), (uint8_t)bank,
+                                  is_write ? CS__REQ_WRITE : 0};
+        cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
+        if (is_write) {
+            cs__addr_set_add(&c->write_addrs, addr);
+            c->st.writes++;
+        } else {
+            c->st.reads++;
+        }
+        d->in_flight++;
+        c->accept_epoch[0]++;
+        c->accept_epoch[1]++;
+        /* Keep the plan exact: the newcomer may be ready before it, or change
+         * which buffer the next evaluation scans. */
+        if (c->plan.valid && c->plan.rw_evaluated) {
+            cs__settle_write_mode(c, c->clk);
+            if (cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n) != c->plan.write_mode) {
+                c->plan.valid = false;
+            } else if (is_write == c->plan.write_mode) {
+                int64_t when = cs__rw_ready(c, bank, row, is_write);
+                if (when <= c->clk)
+                    when = c->clk + 1;
+                if (when < c->plan.t_rw) {
+                    c->plan.t_rw = when;
+                    c->plan.rw_bank = (int32_t)bank;
+                    c->plan.rw_index = (int32_t)slot;
+                }
             }
         }
+        /* c->next_tick was cs__next_tick(c) (and is after c->clk); of its
+         * terms only the plan changed: invalid (next cycle) or an earlier t_rw. */
+        if (!c->plan.valid)
+            c->next_tick = c->clk + 1;
+        else if (c->plan.t_rw < c->next_tick)
+            c->next_tick = c->plan.t_rw;
     }
-    /* c->next_tick was cs__next_tick(c) (and is after c->clk); of its terms
-     * only the plan changed: invalid (next cycle) or an earlier t_rw. */
-    if (!c->plan.valid)
-        c->next_tick = c->clk + 1;
-    else if (c->plan.t_rw < c->next_tick)
-        c->next_tick = c->plan.t_rw;
+    if (c->next_tick < d->next_tick)
+        d->next_tick = c->next_tick;
     return true;
+reject:
+    d->rejected_addr = addr;
+    d->rejected_write = is_write;
+    d->rejected_epoch = c->accept_epoch[is_write];
+    d->rejected_watch = &c->accept_epoch[is_write];
+    return false;
 }

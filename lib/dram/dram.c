@@ -55,6 +55,16 @@ static void cs__layout(cs_dram *d)
             *f = (cs__field){shift, bits};
         shift += bits;
     }
+    /* The flat bank of each value of the bank-group and bank fields, so
+     * that an arrival decodes its bank with one look-up (cs_dram_try_send). */
+    uint32_t bpg = cfg->banks_per_group;
+    for (uint32_t g = 0; g < 1u << d->f_bankgroup.bits; g++)
+        for (uint32_t b = 0; b < 1u << d->f_bank.bits; b++) {
+            uint32_t bank = d->bank_includes_group
+                                ? (b & (cfg->bank_groups - 1)) * bpg + (b >> d->bank_group_bits)
+                                : g * bpg + b;
+            d->bank_of[g << d->f_bank.bits | b] = (uint8_t)bank;
+        }
 }
 
 static void cs__update_next_tick(cs_dram *d)
@@ -83,6 +93,7 @@ cs_dram *cs_dram_create(const cs_dram_config *cfg, cs_dram_complete_fn on_comple
     cs__layout(d);
     d->nchan = cfg->channels;
     d->chan_bits = cs__log2(cfg->channels);
+    d->local_shift = 5 + d->chan_bits;
     d->addr_mask = cs_dram_capacity_bytes(cfg) - 1;
     d->read_latency = cs_dram_read_latency(cfg);
     d->write_high = (uint32_t)floor(cfg->write_high_watermark * cfg->write_queue);
@@ -134,54 +145,6 @@ void cs_dram_set_command_hook(cs_dram *d, cs_dram_command_fn fn, void *user)
 }
 
 const cs_dram_config *cs_dram_get_config(const cs_dram *d) { return &d->cfg; }
-
-static inline uint32_t cs__field_get(uint64_t x, cs__field f)
-{
-    return (uint32_t)(x >> f.shift) & ((1u << f.bits) - 1);
-}
-
-bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
-{
-    addr &= d->addr_mask;
-    uint32_t ch = 0;
-    uint64_t local = addr;
-    if (d->chan_bits) { /* CacheLineInterleave: channel bits right above the 32-B offset */
-        ch = (uint32_t)(addr >> 5) & (d->nchan - 1);
-        local = (addr & 31) | ((addr >> (5 + d->chan_bits)) << 5);
-    }
-    cs__chan *c = &d->chan[ch];
-    /* A rejected request stays rejected until its channel frees a buffer
-     * entry or accepts something: answer retries in between at once. */
-    if (addr == d->rejected_addr && (int)is_write == d->rejected_write &&
-        c->accept_epoch[is_write] == d->rejected_epoch)
-        return false;
-    /* A full buffer takes only what the write buffer answers (as in
-     * cs__chan_send): refuse the rest before decoding the address. */
-    const cs__queue *q = is_write ? &c->writeq : &c->readq;
-    if (q->n >= q->cap && !cs__addr_set_has(&c->write_addrs, addr))
-        goto reject;
-    cs__chan_idle_to(c, d->clk); /* the channel's idle ticks since it last changed */
-    uint64_t x = local >> 5;
-    uint32_t bank;
-    if (d->bank_includes_group) {
-        uint32_t ba = cs__field_get(x, d->f_bank);
-        uint32_t bg = ba & (d->cfg.bank_groups - 1);
-        bank = bg * d->cfg.banks_per_group + (ba >> d->bank_group_bits);
-    } else {
-        bank = cs__field_get(x, d->f_bankgroup) * d->cfg.banks_per_group + cs__field_get(x, d->f_bank);
-    }
-    if (cs__chan_send(c, addr, is_write, tag, bank, cs__field_get(x, d->f_row), cs__field_get(x, d->f_column))) {
-        if (c->next_tick < d->next_tick)
-            d->next_tick = c->next_tick;
-        return true;
-    }
-reject:
-    d->rejected_addr = addr;
-    d->rejected_write = is_write;
-    d->rejected_epoch = c->accept_epoch[is_write];
-    d->rejected_watch = &c->accept_epoch[is_write];
-    return false;
-}
 
 const uint64_t *cs_dram_refusal_watch(const cs_dram *d, uint64_t *value)
 {

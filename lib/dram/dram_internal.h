@@ -300,9 +300,11 @@ struct cs_dram {
     cs__timing timing;
     uint32_t nchan, chan_bits;
     uint64_t addr_mask;
-    cs__field f_column, f_bankgroup, f_bank, f_row; /* f_bank.bits = 0 when "Ba" covers both */
+    cs__field f_column, f_bankgroup, f_bank, f_row; /* f_bankgroup.bits = 0 when "Ba" covers both */
     bool bank_includes_group;                        /* "Ba" without "Bg": bank group in its low bits */
     uint32_t bank_group_bits;
+    uint32_t local_shift; /* address >> local_shift: the intra-channel address above its 32-B offset */
+    uint8_t bank_of[1u << CS__BANK_BITS]; /* flat bank by (bank-group field << bank-field bits | bank field) */
     int64_t read_latency;
     int64_t refresh_interval;
     /* The write watermarks in requests: for a whole count n, n > high * size
@@ -339,10 +341,7 @@ size_t cs__dram_parse_mapping(const char *name, char order[6]);
 /* Per-channel controller (controller.c). */
 cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id);
 void cs__chan_free(cs__chan *c);
-bool cs__chan_send(cs__chan *c, uint64_t addr, bool is_write, uint64_t tag, uint32_t bank, uint32_t row,
-                   uint32_t column);
 void cs__chan_tick(cs__chan *c, int64_t t);
-void cs__chan_idle_to(cs__chan *c, int64_t t);
 void cs__dram_record_latency(struct cs_dram *d, uint64_t latency);
 
 #endif
