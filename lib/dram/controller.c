@@ -187,13 +187,17 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     else
         bq->head = slot;
     bq->tail = slot;
-    if ((row == open_row ? bq->first_hit : bq->first_other) < 0)
-        cs__set_first(q, bank, row == open_row, slot);
+    /* The newcomer is the youngest: it changes the bank's candidates only
+     * if it is the first of its kind, and only that candidate needs a new
+     * look (the bank's timing did not change). */
+    const bool hit = row == open_row;
+    if ((hit ? bq->first_hit : bq->first_other) < 0) {
+        cs__set_first(q, bank, hit, slot);
+        *(hit ? &q->stale_hit : &q->stale_other) |= 1u << bank;
+    }
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
-    q->stale_hit |= 1u << bank;
-    q->stale_other |= 1u << bank;
 }
 
 static void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
