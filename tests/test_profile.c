@@ -305,21 +305,30 @@ Test(profile, feature_axis_and_fortran_order)
     free(v);
 }
 
+/* Stores v (rows x feat, fp16) as `name` and checks the profile against the
+ * reference with each thread count in threads[]. */
+static void check_f16_matrix(const char *name, const double *v, uint64_t rows, uint64_t feat, const double *ths,
+                             int nth, const uint32_t *hs, int nh, const int *threads, size_t nthreads)
+{
+    const uint64_t shape[2] = {rows, feat};
+    cs_tensor t;
+    double *q = store(name, CS_DTYPE_F16, v, shape, 2, false, &t);
+    for (size_t i = 0; i < nthreads; i++)
+        check_against_reference(&t, q, shape, 2, -1, ths, nth, hs, nh, threads[i]);
+    cs_tensor_free(&t);
+    free(q);
+}
+
 Test(profile, many_thresholds_and_threads)
 {
     /* 12 thresholds exercise the kernel's passes of 8; 4096 rows x 200
      * features spread over two threads. */
-    const uint64_t shape[2] = {4096, 200};
     double *v = random_values(4096 * 200, 200, 9);
     double ths[12];
     for (int i = 0; i < 12; i++)
         ths[i] = 0.0005 * (i + 1);
     const uint32_t hs[] = {16, 32, 128};
-    cs_tensor t;
-    double *q = store("m.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
-    check_against_reference(&t, q, shape, 2, -1, ths, 12, hs, 3, 2);
-    cs_tensor_free(&t);
-    free(q);
+    check_f16_matrix("m.npy", v, 4096, 200, ths, 12, hs, 3, (const int[]){2}, 1);
     free(v);
 }
 
@@ -327,18 +336,13 @@ Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
 {
     /* 70,000 rows exceed one 16-bit kernel call; 300 features of F16 make
      * chunks of 4 MB / 600 B rows, so rows also cross chunk boundaries. */
-    const uint64_t shape[2] = {70000, 300};
     double *v = random_values(70000 * 300, 300, 3);
     for (uint64_t i = 0; i < 70000 * 300; i++)
         if (i % 300 < 100)
             v[i] *= 1e-4; /* dead-ish channels so tall columns can be zero */
     const double ths[] = {0.001, 0.05};
     const uint32_t hs[] = {70000, 65536, 1000};
-    cs_tensor t;
-    double *q = store("tall.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 3, 2);
-    cs_tensor_free(&t);
-    free(q);
+    check_f16_matrix("tall.npy", v, 70000, 300, ths, 2, hs, 3, (const int[]){2}, 1);
     free(v);
 }
 
@@ -347,18 +351,12 @@ Test(profile, tiles_taller_than_a_kernel_call_and_many_chunks)
  * the profile's test hooks set. */
 static void check_f16_path(int *hook, uint64_t rows, uint64_t seed)
 {
-    const uint64_t shape[2] = {rows, 300};
     double *v = random_values(rows * 300, 300, seed);
     const double ths[] = {0.001, 0.05};
     const uint32_t hs[] = {16, 64, 100, 256, 512}; /* bytes from bytes, words from bytes and from words */
-    cs_tensor t;
-    double *q = store("path.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
     *hook = 1;
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 5, 1);
-    check_against_reference(&t, q, shape, 2, -1, ths, 2, hs, 5, 2);
+    check_f16_matrix("path.npy", v, rows, 300, ths, 2, hs, 5, (const int[]){1, 2}, 2);
     *hook = 0;
-    cs_tensor_free(&t);
-    free(q);
     free(v);
 }
 
@@ -479,15 +477,10 @@ Test(profile, rows_wider_than_a_chunk)
 {
     /* 3 rows of 2.2 M fp16 features: each row is more than a 4 MB chunk,
      * which once made the chunk zero rows (a division by zero). */
-    const uint64_t shape[2] = {3, 2200000};
     double *v = random_values(3 * 2200000, 2200000, 31);
     const double ths[] = {0.01};
     const uint32_t hs[] = {1, 2};
-    cs_tensor t;
-    double *q = store("wide.npy", CS_DTYPE_F16, v, shape, 2, false, &t);
-    check_against_reference(&t, q, shape, 2, -1, ths, 1, hs, 2, 2);
-    cs_tensor_free(&t);
-    free(q);
+    check_f16_matrix("wide.npy", v, 3, 2200000, ths, 1, hs, 2, (const int[]){2}, 1);
     free(v);
 }
 

@@ -29,7 +29,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles, int threads);
 
 /* Workers take chunks of about this size in turn from a shared counter:
  * small enough that the last ones even out the threads' finishing times
@@ -101,6 +100,21 @@ struct cs__prof_job {
     pthread_cond_t gate_cond;
     int gate; /* 0 = wait, 1 = run, -1 = give up */
 };
+
+void cs__height_order(const uint32_t *heights, int H, int *order, int *parent)
+{
+    for (int i = 0; i < H; i++) {
+        int j = i;
+        for (; j > 0 && heights[order[j - 1]] > heights[i]; j--) /* insertion, stable */
+            order[j] = order[j - 1];
+        order[j] = i;
+        parent[i] = -1;
+        for (int k = 0; k < H; k++)
+            if (heights[k] < heights[i] && heights[i] % heights[k] == 0 &&
+                (parent[i] < 0 || heights[k] > heights[parent[i]]))
+                parent[i] = k;
+    }
+}
 
 static uint64_t cs__gcd(uint64_t a, uint64_t b)
 {
@@ -560,25 +574,9 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         base = cs__gcd(base, cfg->tile_rows[i]);
     }
     job.base = (uint32_t)base;
-    for (int i = 0; i < H; i++)
-        job.order[i] = i;
-    for (int i = 1; i < H; i++) /* insertion sort by height, stable */
-        for (int j = i; j > 0 && job.heights[job.order[j - 1]] > job.heights[job.order[j]]; j--) {
-            int tmp = job.order[j];
-            job.order[j] = job.order[j - 1];
-            job.order[j - 1] = tmp;
-        }
+    cs__height_order(job.heights, H, job.order, job.parent);
     job.tallest = job.order[H - 1];
     job.last_base_reader = -1;
-    for (int i = 0; i < H; i++) {
-        uint32_t h = job.heights[i];
-        job.parent[i] = -1;
-        for (int j = 0; j < H; j++) {
-            uint32_t hp = job.heights[j];
-            if (hp < h && h % hp == 0 && (job.parent[i] < 0 || hp > job.heights[job.parent[i]]))
-                job.parent[i] = j;
-        }
-    }
     for (int i = 0; i < H; i++) {
         int hi = job.order[i], p = job.parent[hi];
         if (job.heights[hi] != base && (p < 0 || job.heights[p] == base))
@@ -739,7 +737,7 @@ cs_status cs_profile_tensor(const cs_tensor *t, const cs_profile_config *cfg, cs
         free(job.masks);
         job.masks = NULL;
     }
-    cs__profile_finish(out, chan_zero, chan_zero_tiles, nthreads);
+    cs__profile_finish(out, chan_zero, chan_zero_tiles, job.order, job.parent, nthreads);
 
 done:
     if (job.masks) {

@@ -75,4 +75,17 @@ void cs__count_zeros_u16_bytes(const void *x, size_t ld, size_t nrows, size_t nk
 void cs__count_zeros_ref(const void *x, size_t elem_size, size_t ld, size_t nrows, size_t nk, const uint64_t *kt,
                          int T, uint32_t *zero, size_t zstride);
 
+/* The tile heights' order, smallest first (stable), and for each height
+ * the index of the largest smaller height that divides it (-1: none). The
+ * engine accumulates each height from that one; the final statistics raise
+ * its powers from it. */
+void cs__height_order(const uint32_t *heights, int H, int *order, int *parent);
+
+/* Derived statistics of a profile from the exact counts (profile_stats.c);
+ * order and parent as cs__height_order gives them for the profile's
+ * heights. */
+struct cs_profile;
+void cs__profile_finish(struct cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles,
+                        const int *order, const int *parent, int threads);
+
 #endif

@@ -514,28 +514,30 @@ cs__tile_stats_avx512(const void *counts, bool u8, size_t nk, uint32_t height, u
 }
 #endif
 
-CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,
-                                   uint64_t *hist, size_t bins)
+/* The histogram path for counts in 32-bit words or in bytes (u8, a literal
+ * at both call sites). */
+CS__ALWAYS_INLINE uint64_t cs__tile_stats_any(const void *counts, bool u8, size_t nk, uint32_t height,
+                                              uint8_t *tiles_zero, uint64_t *hist, size_t bins)
 {
 #if CS__HAVE_X86_DISPATCH
     switch (cs__hist_path(height, nk)) {
-    case 2: return cs__tile_stats_by_position(zero, false, nk, height, tiles_zero, hist, bins);
-    case 1: return cs__tile_stats_avx512(zero, false, nk, height, tiles_zero, hist, bins);
+    case 2: return cs__tile_stats_by_position(counts, u8, nk, height, tiles_zero, hist, bins);
+    case 1: return cs__tile_stats_avx512(counts, u8, nk, height, tiles_zero, hist, bins);
     default: break;
     }
 #endif
-    return cs__tile_stats_scalar(zero, nk, height, tiles_zero, hist, bins);
+    return u8 ? cs__tile_stats_scalar_u8(counts, nk, height, tiles_zero, hist, bins)
+              : cs__tile_stats_scalar(counts, nk, height, tiles_zero, hist, bins);
+}
+
+CS__CLONES uint64_t cs__tile_stats(const uint32_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,
+                                   uint64_t *hist, size_t bins)
+{
+    return cs__tile_stats_any(zero, false, nk, height, tiles_zero, hist, bins);
 }
 
 CS__CLONES uint64_t cs__tile_stats_u8(const uint8_t *zero, size_t nk, uint32_t height, uint8_t *tiles_zero,
                                       uint64_t *hist, size_t bins)
 {
-#if CS__HAVE_X86_DISPATCH
-    switch (cs__hist_path(height, nk)) {
-    case 2: return cs__tile_stats_by_position(zero, true, nk, height, tiles_zero, hist, bins);
-    case 1: return cs__tile_stats_avx512(zero, true, nk, height, tiles_zero, hist, bins);
-    default: break;
-    }
-#endif
-    return cs__tile_stats_scalar_u8(zero, nk, height, tiles_zero, hist, bins);
+    return cs__tile_stats_any(zero, true, nk, height, tiles_zero, hist, bins);
 }

@@ -2,6 +2,7 @@
  * sparsity, concentration measures and the taxonomy (docs/MODEL.md,
  * "Profile"). Everything here is computed from the exact counts of the pass. */
 #include "colscope/profile.h"
+#include "profile_internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles, int threads);
 
 /* Sorts n counts ascending: least-significant byte first, skipping the
  * bytes all counts share. Counts of at most a few million rows take three
@@ -92,7 +92,7 @@ static cs_taxonomy cs__classify(const cs_profile_cell *c)
 
 /* Everything of threshold t; scratch holds 2F counts, or is NULL. */
 static void cs__finish_threshold(cs_profile *p, size_t t, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles,
-                                 uint64_t *scratch)
+                                 const int *order, const int *parent, uint64_t *scratch)
 {
     const uint64_t F = p->features, rows = p->rows;
     const size_t H = p->ntile_rows;
@@ -112,46 +112,33 @@ static void cs__finish_threshold(cs_profile *p, size_t t, const uint64_t *chan_z
      * 256), and a height that a smaller one divides (16, 64, 256) from that
      * one's result (two squarings from 16 to 64). pow() per channel, height
      * and threshold was a sixth of a profile's fixed cost. */
-    int from[CS_PROFILE_MAX_TILE_HEIGHTS];
-    size_t order[CS_PROFILE_MAX_TILE_HEIGHTS];
-    uint64_t height[CS_PROFILE_MAX_TILE_HEIGHTS], ratio[CS_PROFILE_MAX_TILE_HEIGHTS];
+    uint64_t ratio[CS_PROFILE_MAX_TILE_HEIGHTS];
     double full_tiles[CS_PROFILE_MAX_TILE_HEIGHTS];
     bool partial = false;
     for (size_t hi = 0; hi < H; hi++) {
-        height[hi] = cs_profile_at(p, t, hi)->tile_rows;
-        full_tiles[hi] = (double)(rows / height[hi]);
-        partial |= rows % height[hi] != 0;
-    }
-    for (size_t hi = 0; hi < H; hi++) {
-        size_t i = hi;
-        for (; i > 0 && height[order[i - 1]] > height[hi]; i--) /* insertion by height */
-            order[i] = order[i - 1];
-        order[i] = hi;
-        from[hi] = -1;
-        for (size_t j = 0; j < H; j++)
-            if (height[j] < height[hi] && height[hi] % height[j] == 0 &&
-                (from[hi] < 0 || height[j] > height[from[hi]]))
-                from[hi] = (int)j;
-        ratio[hi] = from[hi] < 0 ? 0 : height[hi] / height[from[hi]];
+        uint64_t h = cs_profile_at(p, t, hi)->tile_rows;
+        full_tiles[hi] = (double)(rows / h);
+        partial |= rows % h != 0;
+        ratio[hi] = parent[hi] < 0 ? 0 : h / cs_profile_at(p, t, (size_t)parent[hi])->tile_rows;
     }
     double pc[CS_PROFILE_MAX_TILE_HEIGHTS] = {0};
     for (uint64_t k = 0; k < F; k++) {
         const double r = rate[k];
         double power[CS_PROFILE_MAX_TILE_HEIGHTS];
         for (size_t i = 0; i < H; i++) {
-            size_t hi = order[i];
+            int hi = order[i];
             if (r == 0.0 || r == 1.0)
                 power[hi] = r;
-            else if (from[hi] >= 0)
-                power[hi] = cs__pow_u64(power[from[hi]], ratio[hi]);
+            else if (parent[hi] >= 0)
+                power[hi] = cs__pow_u64(power[parent[hi]], ratio[hi]);
             else
-                power[hi] = cs__pow_u64(r, height[hi]);
+                power[hi] = cs__pow_u64(r, cs_profile_at(p, t, (size_t)hi)->tile_rows);
         }
         for (size_t hi = 0; hi < H; hi++)
             pc[hi] += full_tiles[hi] * power[hi];
         if (partial)
             for (size_t hi = 0; hi < H; hi++) {
-                uint64_t rem = rows % height[hi];
+                uint64_t rem = rows % cs_profile_at(p, t, hi)->tile_rows;
                 pc[hi] += rem ? pow(r, (double)rem) : 0.0;
             }
     }
@@ -181,6 +168,7 @@ static void cs__finish_threshold(cs_profile *p, size_t t, const uint64_t *chan_z
 typedef struct cs__finish_part {
     cs_profile *p;
     const uint64_t *chan_zero, *chan_zero_tiles;
+    const int *order, *parent;
     size_t t0, t1;
 } cs__finish_part;
 
@@ -189,17 +177,19 @@ static void *cs__finish_run(void *arg)
     const cs__finish_part *part = arg;
     uint64_t *scratch = malloc(2 * part->p->features * sizeof *scratch);
     for (size_t t = part->t0; t < part->t1; t++)
-        cs__finish_threshold(part->p, t, part->chan_zero, part->chan_zero_tiles, scratch);
+        cs__finish_threshold(part->p, t, part->chan_zero, part->chan_zero_tiles, part->order, part->parent, scratch);
     free(scratch);
     return NULL;
 }
 
-void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles, int threads)
+void cs__profile_finish(cs_profile *p, const uint64_t *chan_zero, const uint64_t *chan_zero_tiles, const int *order,
+                        const int *parent, int threads)
 {
-    /* A pow per channel, tile height and threshold: worth a second thread
-     * on wide tensors (5 thresholds x 3 heights x 2560 channels: ~2 ms). */
+    /* A sort per threshold and powers per channel, height and threshold:
+     * worth a second thread on wide tensors (5 thresholds x 3 heights x 2560
+     * channels). */
     const size_t T = p->nthresholds;
-    cs__finish_part whole = {p, chan_zero, chan_zero_tiles, 0, T}, second = whole;
+    cs__finish_part whole = {p, chan_zero, chan_zero_tiles, order, parent, 0, T}, second = whole;
     pthread_t th;
     bool split = threads > 1 && T > 1 && p->features * p->ntile_rows * T >= 4096;
     if (split) {
