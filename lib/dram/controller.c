@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static inline uint32_t cs__field_get(uint64_t x, cs__field f) { return (uint32_t)(x >> f.shift) & f.mask; }
+
 /* ---- small containers ---- */
 
 static bool cs__ring_init(cs__ring *r, uint32_t cap)
@@ -31,7 +33,7 @@ static bool cs__ring_init(cs__ring *r, uint32_t cap)
     return r->v != NULL;
 }
 
-static bool cs__ring_push(cs__ring *r, cs__pending p)
+static CS__ALWAYS_INLINE bool cs__ring_push(cs__ring *r, cs__pending p)
 {
     if (r->n == r->cap) {
         cs__pending *v = malloc(2 * (size_t)r->cap * sizeof *v);
@@ -71,18 +73,19 @@ static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries)
     memset(s->v, 0xff, cap * sizeof *s->v);
     s->mask = cap - 1;
     s->n = 0;
+    s->lo = UINT64_MAX;
+    s->hi = 0;
     return true;
 }
 
-
-static void cs__addr_set_add(cs__addr_set *s, uint64_t a)
+/* Puts a (not in the set) into slot i, the empty slot cs__addr_set_probe
+ * found for it. */
+static inline void cs__addr_set_insert(cs__addr_set *s, uint32_t i, uint64_t a)
 {
-    uint32_t i = cs__addr_hash(s, a);
-    while (s->v[i] != UINT64_MAX && s->v[i] != a)
-        i = (i + 1) & s->mask;
-    if (s->v[i] == UINT64_MAX)
-        s->n++;
     s->v[i] = a;
+    s->n++;
+    s->lo = a < s->lo ? a : s->lo;
+    s->hi = a > s->hi ? a : s->hi;
 }
 
 static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
@@ -99,7 +102,10 @@ static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
         for (;;) {
             j = (j + 1) & s->mask;
             if (s->v[j] == UINT64_MAX) {
-                s->n--;
+                if (--s->n == 0) {
+                    s->lo = UINT64_MAX;
+                    s->hi = 0;
+                }
                 return;
             }
             uint32_t home = cs__addr_hash(s, s->v[j]);
@@ -200,7 +206,7 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     q->nonempty |= 1u << bank;
 }
 
-static void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
+static CS__ALWAYS_INLINE void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
     uint16_t next = q->e[slot].next, prev = q->e[slot].prev;
@@ -225,7 +231,7 @@ static void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_
         cs__set_first(q, bank, false, cs__bank_queue_find(q, next, open_row, false));
 }
 
-static void cs__make_plan(cs__chan *c, int64_t t);
+static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t);
 static int64_t cs__next_tick(const cs__chan *c);
 
 /* ---- set-up ---- */
@@ -350,6 +356,8 @@ static inline void cs__kind_add(cs__kind *k, uint32_t bank, int64_t L, uint64_t 
 static inline void cs__kind_choose(cs__kind *k, const int64_t *L, const uint64_t *seq, int64_t T, int kind,
                                    int64_t *when, uint64_t *best_seq, int *best_kind, uint32_t *best_bit)
 {
+    if (!(k->ready | k->pending))
+        return; /* a stale best or pmin stays marked for when members return */
     if (k->pending && (k->pmin_stale || k->pmin_ready <= T)) {
         k->pmin_ready = CS__INF;
         k->pmin_seq = UINT64_MAX;
@@ -403,7 +411,7 @@ static inline void cs__kind_choose(cs__kind *k, const int64_t *L, const uint64_t
  * plans and changed only where a bank's candidate changed. Arrival numbers
  * are unique, so the kinds' choices combine into the buffer's. Returns false
  * if no request is eligible. */
-static bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
+static CS__ALWAYS_INLINE bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
                      int32_t *index_out)
 {
     const cs__device *dev = &c->dev;
@@ -562,7 +570,7 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
 
 /* Issues, at cycle t, the next command of a request: the one in pool slot
  * idx of `bank` in buffer q, or (q NULL) the active-buffer request of `bank`. */
-static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
+static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
 {
     struct cs_dram *d = c->sys;
     uint16_t slot = q ? (uint16_t)idx : c->activeq.slot[bank];
@@ -580,7 +588,7 @@ static void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t
         cs__classify(c, r);
     cs__device_issue(&c->dev, cmd, (int)bank, r->row, t);
     cs__timing_changed(c, (int)bank, cmd);
-    cs__record_command(c, cmd, (int)bank, r->row, r->column, t);
+    cs__record_command(c, cmd, (int)bank, r->row, d->on_command ? (int)cs__field_get(r->addr >> d->local_shift, d->f_column) : 0, t);
     c->plan.valid = false;
     if (column_cmd) { /* the request's last command: retire it */
         if (!q) {
@@ -656,7 +664,7 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
 /* Plans ticks t and later from the current state, changing nothing but
  * c->plan (and scan caches). Each source's time is the earliest cycle >= t
  * at which it has a ready command. */
-static void cs__make_plan(cs__chan *c, int64_t t)
+static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
 {
     cs__plan p = {true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
     /* Active requests are row hits waiting for their column command. FRFCFS
@@ -723,7 +731,7 @@ static inline void cs__settle_write_mode(cs__chan *c, int64_t done)
 
 /* Tick t carries out the plan's command due at t, in Ramulator's order of
  * precedence: active buffer, refresh, read/write buffer. */
-static void cs__execute_plan(cs__chan *c, int64_t t)
+static CS__ALWAYS_INLINE void cs__execute_plan(cs__chan *c, int64_t t)
 {
     const cs__plan *p = &c->plan;
     if (p->t_active == t) {
@@ -775,7 +783,7 @@ static inline void cs__chan_idle_to(cs__chan *c, int64_t t)
         cs__account(c, t);
 }
 
-static void cs__deliver(cs__chan *c, cs__ring *ring, int64_t t)
+static CS__ALWAYS_INLINE void cs__deliver(cs__chan *c, cs__ring *ring, int64_t t)
 {
     struct cs_dram *d = c->sys;
     while (ring->n && ring->v[ring->head].depart <= t) {
@@ -854,10 +862,6 @@ void cs__chan_tick(cs__chan *c, int64_t t)
 
 /* ---- arrivals ---- */
 
-static inline uint32_t cs__field_get(uint64_t x, cs__field f)
-{
-    return (uint32_t)(x >> f.shift) & ((1u << f.bits) - 1);
-}
 
 /* The whole arrival path in one function, here rather than split between
  * the memory system (dram.c) and this file: it runs once per request, and
@@ -876,7 +880,14 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     /* A read of an address with a write waiting in the write buffer is
      * answered from it; a second write to it merges. Both are accepted even
      * when the buffers are full, as in Ramulator. */
-    const bool forwarded = cs__addr_set_has(&c->write_addrs, addr);
+    uint32_t write_slot = 0; /* a write's place in the address set: found, or where it goes */
+    bool forwarded;
+    if (is_write) {
+        write_slot = cs__addr_set_probe(&c->write_addrs, addr);
+        forwarded = c->write_addrs.v[write_slot] == addr;
+    } else {
+        forwarded = cs__addr_set_has(&c->write_addrs, addr);
+    }
     cs__queue *q = is_write ? &c->writeq : &c->readq;
     if (!forwarded && q->n >= q->cap)
         goto reject;
@@ -903,11 +914,10 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         const uint32_t bank = d->bank_of[cs__field_get(x, d->f_bankgroup) << d->f_bank.bits | cs__field_get(x, d->f_bank)];
         const uint32_t row = cs__field_get(x, d->f_row);
         uint16_t slot = c->free_slot[--c->nfree];
-        c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint16_t)cs__field_get(x, d->f_column), (uint8_t)bank,
-                                  is_write ? CS__REQ_WRITE : 0};
+        c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
         cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
         if (is_write) {
-            cs__addr_set_add(&c->write_addrs, addr);
+            cs__addr_set_insert(&c->write_addrs, write_slot, addr);
             c->st.writes++;
         } else {
             c->st.reads++;

@@ -52,7 +52,7 @@ static void cs__layout(cs_dram *d)
             break;
         }
         if (f)
-            *f = (cs__field){shift, bits};
+            *f = (cs__field){shift, bits, (1u << bits) - 1};
         shift += bits;
     }
     /* The flat bank of each value of the bank-group and bank fields, so

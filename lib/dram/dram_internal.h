@@ -8,6 +8,14 @@
 #include "colscope/dram.h"
 
 #define CS__INF INT64_MAX
+/* The per-command path (tick, plan, issue) inlined into one function: its
+ * pieces run once per command each, and their calls cost more than their
+ * bodies share. */
+#if defined(__GNUC__)
+#define CS__ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define CS__ALWAYS_INLINE inline
+#endif
 #define CS__ROW_CLOSED UINT32_MAX
 #define CS__BANK_BITS 5 /* CS_DRAM_MAX_BANKS = 32 */
 #define CS__MAX_BG 8
@@ -116,7 +124,6 @@ typedef struct cs__req {
     uint64_t addr, tag;
     int64_t arrive;
     uint32_t row;
-    uint16_t column;
     uint8_t bank; /* flat: bank_group * banks_per_group + bank */
     uint8_t flags; /* CS__REQ_* */
 } cs__req;
@@ -217,10 +224,15 @@ typedef struct cs__ring {
 } cs__ring;
 
 /* Addresses of the writes in the write buffer (read forwarding, write
- * coalescing): open addressing, linear probing, UINT64_MAX = empty. */
+ * coalescing): open addressing, linear probing, UINT64_MAX = empty. [lo, hi]
+ * bounds every address added since the set was last empty, so a read
+ * outside it (an accelerator reads operands that lie apart from the output
+ * it writes) needs no probe; it is not narrowed by removals, only reset when
+ * the set empties, which keeps it a bound. */
 typedef struct cs__addr_set {
     uint64_t *v;
     uint32_t mask, n;
+    uint64_t lo, hi;
 } cs__addr_set;
 
 static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
@@ -228,16 +240,20 @@ static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
     return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
 }
 
+/* The slot holding a, or the empty slot where it would go. */
+static inline uint32_t cs__addr_set_probe(const cs__addr_set *s, uint64_t a)
+{
+    uint32_t i = cs__addr_hash(s, a);
+    while (s->v[i] != a && s->v[i] != UINT64_MAX)
+        i = (i + 1) & s->mask;
+    return i;
+}
+
 static inline bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
 {
-    if (!s->n)
+    if (a < s->lo || a > s->hi) /* also when empty: lo > hi */
         return false;
-    for (uint32_t i = cs__addr_hash(s, a);; i = (i + 1) & s->mask) {
-        if (s->v[i] == a)
-            return true;
-        if (s->v[i] == UINT64_MAX)
-            return false;
-    }
+    return s->v[cs__addr_set_probe(s, a)] == a;
 }
 
 /* The scheduler's decision while nothing changes, made right after each
@@ -293,6 +309,7 @@ typedef struct cs__chan {
 /* Address fields, applied to the intra-channel address >> 5. */
 typedef struct cs__field {
     uint32_t shift, bits;
+    uint32_t mask; /* (1 << bits) - 1 */
 } cs__field;
 
 struct cs_dram {
