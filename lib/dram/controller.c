@@ -139,8 +139,6 @@ static bool cs__queue_init(cs__queue *q, uint32_t cap, uint32_t banks, cs__qentr
         q->bank[b].head = q->bank[b].tail = CS__NIL;
         q->bank[b].first_hit = q->bank[b].first_other = -1;
     }
-    for (int k = 0; k < CS__NKINDS; k++)
-        q->kind[k] = (cs__kind){0, 0, 0, 0, UINT64_MAX, UINT64_MAX, CS__INF, false, false};
     return e != NULL;
 }
 
@@ -314,157 +312,86 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
     return cs__device_ready(&c->dev, cmd, bank);
 }
 
-/* ---- the choice among a buffer's candidates (cs__kind) ---- */
+/* ---- the choice among a buffer's candidates ---- */
 
-/* The candidates of these banks changed or left: out of both sets. Whether
- * the best or pmin was among them is one test each, as bits. */
-static inline void cs__kind_remove(cs__kind *k, uint32_t banks)
-{
-    k->ready &= ~banks;
-    k->pending &= ~banks;
-    k->best_stale |= (k->best & banks) != 0;
-    k->pmin_stale |= (k->pmin & banks) != 0;
-}
+/* Offers candidate (key, seq, id): kept if earlier, or as early and older. */
+#define CS__OFFER(key, seq, id)                                                                                     \
+    do {                                                                                                            \
+        int64_t k_ = (key);                                                                                         \
+        uint64_t s_ = (seq);                                                                                        \
+        if (k_ < best_key || (k_ == best_key && s_ < best_seq)) {                                                   \
+            best_key = k_;                                                                                          \
+            best_seq = s_;                                                                                          \
+            best_id = (id);                                                                                         \
+        }                                                                                                           \
+    } while (0)
 
-/* Adds a candidate with bank-and-group readiness L; T is the kind's
- * max(t, channel readiness) for the plan being made. Updating the best or
- * pmin while it is stale does no harm: it is recomputed before use. */
-static inline void cs__kind_add(cs__kind *k, uint32_t bank, int64_t L, uint64_t seq, int64_t T)
-{
-    uint32_t bit = 1u << bank;
-    if (L <= T) {
-        k->ready |= bit;
-        if (seq < k->best_seq) {
-            k->best_seq = seq;
-            k->best = bit;
-        }
-    } else {
-        k->pending |= bit;
-        if (L < k->pmin_ready || (L == k->pmin_ready && seq < k->pmin_seq)) {
-            k->pmin_ready = L;
-            k->pmin_seq = seq;
-            k->pmin = bit;
-        }
-    }
-}
-
-/* Brings kind k up to T and offers its choice: (time, arrival number,
- * bank bit) into *best if earlier, then older. Pending candidates whose L
- * has been reached move to the ready set; a stale best or pmin is
- * recomputed from its set, the only scans left, and only after the member
- * that was it changed or left. */
-static inline void cs__kind_choose(cs__kind *k, const int64_t *L, const uint64_t *seq, int64_t T, int kind,
-                                   int64_t *when, uint64_t *best_seq, int *best_kind, uint32_t *best_bit)
-{
-    if (!(k->ready | k->pending))
-        return; /* a stale best or pmin stays marked for when members return */
-    if (k->pending && (k->pmin_stale || k->pmin_ready <= T)) {
-        k->pmin_ready = CS__INF;
-        k->pmin_seq = UINT64_MAX;
-        k->pmin = 0;
-        k->pmin_stale = false;
-        uint32_t pend = k->pending;
-        k->pending = 0;
-        for (uint32_t m = pend; m; m &= m - 1) {
-            uint32_t bank = (uint32_t)__builtin_ctz(m);
-            cs__kind_add(k, bank, L[bank], seq[bank], T);
-        }
-    }
-    if (k->best_stale) {
-        k->best_seq = UINT64_MAX;
-        k->best = 0;
-        k->best_stale = false;
-        for (uint32_t m = k->ready; m; m &= m - 1) {
-            uint32_t bank = (uint32_t)__builtin_ctz(m);
-            if (seq[bank] < k->best_seq) {
-                k->best_seq = seq[bank];
-                k->best = 1u << bank;
-            }
-        }
-    }
-    int64_t w;
-    uint64_t s;
-    uint32_t bit;
-    if (k->ready) {
-        w = T;
-        s = k->best_seq;
-        bit = k->best;
-    } else if (k->pending) {
-        w = k->pmin_ready;
-        s = k->pmin_seq;
-        bit = k->pmin;
-    } else {
-        return;
-    }
-    if (w < *when || (w == *when && s < *best_seq)) {
-        *when = w;
-        *best_seq = s;
-        *best_kind = kind;
-        *best_bit = bit;
-    }
-}
-
-/* FRFCFS over one buffer: the oldest request whose command is ready at t.
- * If none is, the earliest cycle one becomes ready and the oldest request
- * ready then. Only the oldest hit and the oldest other request of each bank
- * can be chosen; per kind of command (cs__kind) the choice is kept between
- * plans and changed only where a bank's candidate changed. Arrival numbers
- * are unique, so the kinds' choices combine into the buffer's. Returns false
- * if no request is eligible. */
-static CS__ALWAYS_INLINE bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when, int32_t *bank_out,
-                     int32_t *index_out)
+/* FRFCFS over one buffer: the oldest request whose command is ready at t;
+ * if none is, the earliest cycle one becomes ready and the oldest request
+ * ready then. That is the smallest (max(t, ready), arrival number) over the
+ * candidates, arrival numbers being unique. Only each bank's oldest hit (its
+ * column command) and oldest other request (ACT on a closed bank, PREpb on
+ * an open one) can be chosen. A candidate's ready time is the channel's time
+ * for its command, the same for all, and the bank-and-group part L, cached
+ * per bank and recomputed only for stale banks. The buffers hold few
+ * candidates (3-5 on the bench's down projections, up to ~14 on the
+ * projections whose weights miss every row), so a plain pass over them is
+ * cheaper than keeping sorted sets between plans (docs/MODEL.md 3.6).
+ * Returns false if no request is eligible (a PREpb may not close a row an
+ * active request waits for; no command to a bank with a REFpb pending). */
+static CS__ALWAYS_INLINE bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when,
+                                       int32_t *bank_out, int32_t *index_out)
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
-    const int64_t T[CS__NKINDS] = {cs__max64(t, dev->ch_ready[col]), cs__max64(t, dev->ch_ready[CS_DRAM_ACT]),
-                                   cs__max64(t, dev->ch_ready[CS_DRAM_PREPB])};
-    cs__kind *kh = &q->kind[CS__K_HIT], *ka = &q->kind[CS__K_ACT], *kp = &q->kind[CS__K_PRE];
-    const uint32_t bits = dev->bank_bits;
-    /* Refresh the stale candidates: out of their sets, and back in if still
-     * eligible (no per-bank refresh pending; a PREpb must not close a row an
-     * active request waits for). */
-    uint32_t sh = q->stale_hit, so = q->stale_other;
-    q->stale_hit = q->stale_other = 0;
-    if (sh) {
-        cs__kind_remove(kh, sh);
-        for (uint32_t m = sh & q->has_hit & ~c->refresh_blocked; m; m &= m - 1) {
-            uint32_t bank = (uint32_t)__builtin_ctz(m);
-            q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> bits][col], dev->bank_ready[bank][col]);
-            cs__kind_add(kh, bank, q->hit_ready[bank], q->hit_seq[bank], T[CS__K_HIT]);
-        }
+    const uint32_t bits = dev->bank_bits, elig = ~c->refresh_blocked;
+    const uint32_t hits = q->has_hit & elig;
+    const uint32_t act = q->has_other & elig & ~dev->open_mask;
+    const uint32_t pre = q->has_other & elig & dev->open_mask & ~c->activeq.banks;
+    for (uint32_t m = q->stale_hit & hits; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        q->hit_ready[bank] = cs__max64(dev->bg_ready[bank >> bits][col], dev->bank_ready[bank][col]);
     }
-    if (so) {
-        cs__kind_remove(ka, so);
-        cs__kind_remove(kp, so);
-        uint32_t elig = so & q->has_other & ~c->refresh_blocked;
-        for (uint32_t m = elig & ~dev->open_mask; m; m &= m - 1) {
-            uint32_t bank = (uint32_t)__builtin_ctz(m);
-            q->other_ready[bank] =
-                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_ACT], dev->bank_ready[bank][CS_DRAM_ACT]);
-            cs__kind_add(ka, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_ACT]);
-        }
-        for (uint32_t m = elig & dev->open_mask & ~c->activeq.banks; m; m &= m - 1) {
-            uint32_t bank = (uint32_t)__builtin_ctz(m);
-            q->other_ready[bank] =
-                cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_PREPB], dev->bank_ready[bank][CS_DRAM_PREPB]);
-            cs__kind_add(kp, bank, q->other_ready[bank], q->other_seq[bank], T[CS__K_PRE]);
-        }
+    for (uint32_t m = q->stale_other & act; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        q->other_ready[bank] =
+            cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_ACT], dev->bank_ready[bank][CS_DRAM_ACT]);
     }
-    int64_t w = CS__INF;
-    uint64_t s = UINT64_MAX;
-    int kind = -1;
-    uint32_t bit = 0;
-    cs__kind_choose(kh, q->hit_ready, q->hit_seq, T[CS__K_HIT], CS__K_HIT, &w, &s, &kind, &bit);
-    cs__kind_choose(ka, q->other_ready, q->other_seq, T[CS__K_ACT], CS__K_ACT, &w, &s, &kind, &bit);
-    cs__kind_choose(kp, q->other_ready, q->other_seq, T[CS__K_PRE], CS__K_PRE, &w, &s, &kind, &bit);
-    if (kind < 0)
+    for (uint32_t m = q->stale_other & pre; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        q->other_ready[bank] =
+            cs__max64(dev->bg_ready[bank >> bits][CS_DRAM_PREPB], dev->bank_ready[bank][CS_DRAM_PREPB]);
+    }
+    /* Banks left out stay stale: they are recomputed when next eligible. */
+    q->stale_hit &= ~hits;
+    q->stale_other &= ~(act | pre);
+    int64_t best_key = CS__INF;
+    uint64_t best_seq = UINT64_MAX;
+    uint32_t best_id = 0; /* 2 * bank, + 1 for the other request */
+    const int64_t t_col = cs__max64(t, dev->ch_ready[col]), t_act = cs__max64(t, dev->ch_ready[CS_DRAM_ACT]),
+                  t_pre = cs__max64(t, dev->ch_ready[CS_DRAM_PREPB]);
+    for (uint32_t m = hits; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        CS__OFFER(cs__max64(t_col, q->hit_ready[bank]), q->hit_seq[bank], 2 * bank);
+    }
+    for (uint32_t m = act; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        CS__OFFER(cs__max64(t_act, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    for (uint32_t m = pre; m; m &= m - 1) {
+        uint32_t bank = (uint32_t)__builtin_ctz(m);
+        CS__OFFER(cs__max64(t_pre, q->other_ready[bank]), q->other_seq[bank], 2 * bank + 1);
+    }
+    if (best_key == CS__INF)
         return false;
-    uint32_t bank = (uint32_t)__builtin_ctz(bit);
-    *when = w;
-    *bank_out = (int32_t)bank;
-    *index_out = kind == CS__K_HIT ? q->bank[bank].first_hit : q->bank[bank].first_other;
+    const cs__bank_queue *bq = &q->bank[best_id >> 1];
+    *when = best_key;
+    *bank_out = (int32_t)(best_id >> 1);
+    *index_out = best_id & 1 ? bq->first_other : bq->first_hit;
     return true;
 }
+
+#undef CS__OFFER
 
 /* The front maintenance request's command and readiness. False if it may
  * not issue at all now (its precharge would close a row an active request

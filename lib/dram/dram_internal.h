@@ -152,28 +152,6 @@ typedef struct cs__bank_queue {
     int32_t first_hit, first_other; /* pool slots; -1: none */
 } cs__bank_queue;
 
-/* The candidates of one kind in a read or write buffer (cs__queue): each
- * bank's oldest hit (kind CS__K_HIT, its column command), or its oldest
- * other request when the bank is closed (CS__K_ACT) or has another row open
- * (CS__K_PRE). Every candidate of a kind waits for the same channel-level
- * time ch, so with T = max(t, ch) at plan time t the kind's choice is:
- * among candidates whose bank-and-group readiness L is <= T (all ready at T,
- * or now if T = t), the oldest; if there is none, the earliest L, then the
- * oldest. t and ch only grow, so a candidate with L <= T stays there until
- * its L changes, which only happens when its bank is refreshed (stale):
- * the kind keeps the two sets and the oldest / earliest of each, and a
- * command, which touches one bank or one group, costs a refresh of those
- * banks rather than a new choice among all candidates (docs/MODEL.md 3.6). */
-enum { CS__K_HIT, CS__K_ACT, CS__K_PRE, CS__NKINDS };
-typedef struct cs__kind {
-    uint32_t ready;   /* banks with L <= T as of the last plan that looked */
-    uint32_t pending; /* the others */
-    uint32_t best, pmin; /* one bit: the oldest of ready; the earliest (then oldest) of pending; 0 none */
-    uint64_t best_seq, pmin_seq;
-    int64_t pmin_ready;
-    bool best_stale, pmin_stale; /* that member changed or left: recompute */
-} cs__kind;
-
 /* A read or write buffer: capacity over all banks, lists per bank. */
 typedef struct cs__queue {
     uint32_t n, cap;
@@ -181,15 +159,14 @@ typedef struct cs__queue {
     cs__bank_queue bank[CS_DRAM_MAX_BANKS];
     /* Per bank, the earliest cycle its oldest hit and its oldest other
      * request could issue as far as the bank and its bank group are
-     * concerned (L above), and their arrival numbers. The channel-level part
-     * is applied per kind (cs__kind). Stale entries are recomputed first: a
+     * concerned, and their arrival numbers. The channel-level part is applied
+     * at the choice (cs__scan). Stale entries are recomputed first: a
      * command changes the timing of its own bank, and of its bank group only
      * for some commands. The arrival numbers are set whenever the oldest hit
      * or other request changes (cs__set_first), valid where first_hit /
      * first_other are. */
     int64_t hit_ready[CS_DRAM_MAX_BANKS], other_ready[CS_DRAM_MAX_BANKS];
     uint64_t hit_seq[CS_DRAM_MAX_BANKS], other_seq[CS_DRAM_MAX_BANKS];
-    cs__kind kind[CS__NKINDS];
     uint32_t has_hit, has_other; /* banks where first_hit / first_other >= 0 */
     uint32_t stale_hit, stale_other;
     cs__qentry *e; /* the channel's entries, by pool slot (cs__chan.qentries) */
