@@ -443,7 +443,7 @@ static bool cs__row_still_wanted(const cs__chan *c, const cs__req *r, uint16_t s
     return (c->activeq.banks >> r->bank & 1) && c->activeq.slot[r->bank] != slot;
 }
 
-static void cs__classify(cs__chan *c, cs__req *r)
+static CS__ALWAYS_INLINE void cs__classify(cs__chan *c, cs__req *r)
 {
     uint32_t open = c->dev.open_row[r->bank];
     cs_dram_stats *s = &c->st;
@@ -593,7 +593,8 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
  * at which it has a ready command. */
 static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
 {
-    cs__plan p = {true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
+    cs__plan *p = &c->plan; /* built in place: nothing below reads it */
+    *p = (cs__plan){true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
     /* Active requests are row hits waiting for their column command. FRFCFS
      * takes the ready one that arrived first; equal arrivals go in promotion
      * order, Ramulator's list order. */
@@ -613,9 +614,9 @@ static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
         int64_t channel = c->dev.ch_ready[a->col[bank]];
         int64_t when = cs__max64(cs__max64(channel, a->local_ready[bank]), t);
         bool older = arrive < plan_arrive || (arrive == plan_arrive && a->order[bank] < plan_order);
-        if (when < p.t_active || (when == p.t_active && older)) {
-            p.t_active = when;
-            p.active_bank = (int32_t)bank;
+        if (when < p->t_active || (when == p->t_active && older)) {
+            p->t_active = when;
+            p->active_bank = (int32_t)bank;
             plan_arrive = arrive;
             plan_order = a->order[bank];
         }
@@ -624,27 +625,26 @@ static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
         cs_dram_cmd cmd;
         int64_t when;
         if (cs__priority_cmd(c, &cmd, &when))
-            p.t_priority = cs__max64(when, t);
+            p->t_priority = cs__max64(when, t);
     }
     if (cs__rw_allowed(c)) {
-        p.rw_evaluated = true;
-        p.write_mode = cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n);
+        p->rw_evaluated = true;
+        p->write_mode = cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n);
         int64_t when;
         int32_t bank, idx;
-        if (cs__scan(c, p.write_mode ? &c->writeq : &c->readq, p.write_mode, t, &when, &bank, &idx)) {
-            p.t_rw = when;
-            p.rw_bank = bank;
-            p.rw_index = idx;
+        if (cs__scan(c, p->write_mode ? &c->writeq : &c->readq, p->write_mode, t, &when, &bank, &idx)) {
+            p->t_rw = when;
+            p->rw_bank = bank;
+            p->rw_index = idx;
         }
     }
-    c->plan = p;
     /* The request to issue next was written at its arrival, long ago, and is
      * usually out of the L1 cache by now; its issue is a tick of this channel
      * away, after the other channels' ticks, time enough to fetch it. */
-    if (p.t_active <= p.t_rw && p.active_bank >= 0)
-        __builtin_prefetch(&c->pool[a->slot[p.active_bank]]);
-    else if (p.rw_bank >= 0)
-        __builtin_prefetch(&c->pool[p.rw_index]);
+    if (p->t_active <= p->t_rw && p->active_bank >= 0)
+        __builtin_prefetch(&c->pool[a->slot[p->active_bank]]);
+    else if (p->rw_bank >= 0)
+        __builtin_prefetch(&c->pool[p->rw_index]);
 }
 
 /* Once tick made_at + 1 has passed without an issue, it has evaluated the
@@ -725,7 +725,10 @@ static CS__ALWAYS_INLINE void cs__deliver(cs__chan *c, cs__ring *ring, int64_t t
             c->st.read_latency_sum += lat;
             if (lat > c->st.read_latency_max)
                 c->st.read_latency_max = lat;
-            cs__dram_record_latency(d, lat);
+            if (lat < d->latency_hist_len) /* the usual case, without a call */
+                d->latency_hist[lat]++;
+            else
+                cs__dram_record_latency(d, lat);
         }
         if (d->on_complete)
             d->on_complete(d->user, p.tag, (uint64_t)p.depart, p.is_write);
