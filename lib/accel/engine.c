@@ -44,7 +44,6 @@ typedef struct cs__stream {
     size_t n, cap, next; /* units [next, n) not started; sending ones are tracked by `cur` */
     int64_t cur;         /* unit sending atoms, -1 none */
     int cls;
-    bool refused;
     /* After the back end refused the current atom: a counter that stays at
      * watch_value while retrying it would be refused too (NULL: unknown). */
     const uint64_t *watch;
@@ -76,6 +75,11 @@ typedef struct cs__engine {
     bool array_done;
     uint64_t writes_pending, last_write;
     int64_t waiting_on;                  /* unit the array waits for, -1 none */
+    /* Set when something cs__array_progress / cs__start_units read may have
+     * changed since their last call; while clear, a call would pass nothing
+     * and change nothing, so the engine skips it (the order of everything
+     * that does happen is unchanged). */
+    bool array_dirty, start_dirty;
     uint64_t atoms_by_op[CS__NOPS];
     cs_error *err;
     bool failed;
@@ -159,6 +163,7 @@ static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
     u->done++;
     if (u->state == CS__U_SENT && u->done == u->natoms) {
         u->state = CS__U_DONE;
+        e->array_dirty = true; /* the array may wait for it */
         u->ready_ps = cs__cycles_to_ps(e, cycle);
         if (e->s->units[tag].op == CS__OP_C) {
             e->occ[CS__CLS_OFMAP] -= u->bytes;
@@ -276,6 +281,7 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
     cs__urt *u = &e->rt[idx];
     if (u->natoms == 0) {
         u->state = CS__U_DONE;
+        e->array_dirty = true;
         u->ready_ps = e->now;
         if (e->s->units[idx].op == CS__OP_C) {
             e->occ[CS__CLS_OFMAP] -= u->bytes;
@@ -327,55 +333,86 @@ static bool cs__start_units(cs__engine *e)
     return any;
 }
 
-/* Sends atoms, one per stream in turn, until the back end refuses. */
+/* Sends one atom of stream s's current unit: 0 refused, 1 sent, 2 sent and
+ * the unit has no more atoms (the stream is free again). */
+static int cs__send_one(cs__engine *e, int s)
+{
+    cs__stream *st = &e->st[s];
+    uint32_t idx = (uint32_t)st->cur;
+    cs__urt *u = &e->rt[idx];
+    const cs__atom_run *r = &u->runs[u->ri];
+    uint64_t atom = r->first + u->roff;
+    /* streams are indexed by operand: only the C stream writes */
+    if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, s == CS__OP_C, idx)) {
+        st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
+        return 0;
+    }
+    st->watch = NULL;
+    e->atoms_by_op[s]++;
+    if (++u->roff == r->count) {
+        u->roff = 0;
+        if (++u->ri == u->nruns) {
+            free(u->runs);
+            u->runs = NULL;
+            u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
+            if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
+                e->array_dirty = true;
+                u->ready_ps = e->now;
+                if (s == CS__OP_C) {
+                    e->occ[CS__CLS_OFMAP] -= u->bytes;
+                    e->writes_pending--;
+                    if (e->now > e->last_write)
+                        e->last_write = e->now;
+                }
+            }
+            st->cur = -1;
+            return 2;
+        }
+    }
+    return 1;
+}
+
+/* Sends atoms, one per stream in turn (passes over the streams in operand
+ * order), until the back end refuses every stream. `ready` holds the
+ * streams with a unit that have not been refused in this call; a pass
+ * visits them in order, including ones a finished unit's successor started
+ * further on. With one stream ready, its passes are one atom each, sent in
+ * a tight loop. */
 static bool cs__send_atoms(cs__engine *e)
 {
-    bool any = false;
+    unsigned ready = 0, refused = 0;
     for (int s = 0; s < CS__NOPS; s++)
-        e->st[s].refused = false;
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (int s = 0; s < CS__NOPS; s++) {
+        if (e->st[s].cur >= 0)
+            ready |= 1u << s;
+    bool any = false;
+    while (ready) {
+        for (unsigned m = ready; m;) {
+            const int s = __builtin_ctz(m);
+            const unsigned bit = 1u << s;
             cs__stream *st = &e->st[s];
-            if (st->cur < 0 || st->refused)
-                continue;
-            if (st->watch && *st->watch == st->watch_value) { /* refused again: skip the call */
-                st->refused = true;
-                continue;
-            }
-            uint32_t idx = (uint32_t)st->cur;
-            cs__urt *u = &e->rt[idx];
-            const cs__atom_run *r = &u->runs[u->ri];
-            uint64_t atom = r->first + u->roff;
-            if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, e->s->units[idx].op == CS__OP_C, idx)) {
-                st->refused = true;
-                st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
-                continue;
-            }
-            st->watch = NULL;
-            e->atoms_by_op[e->s->units[idx].op]++;
-            any = progress = true;
-            if (++u->roff == r->count) {
-                u->roff = 0;
-                u->ri++;
-            }
-            if (u->ri == u->nruns) {
-                free(u->runs);
-                u->runs = NULL;
-                u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
-                if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
-                    u->ready_ps = e->now;
-                    if (e->s->units[idx].op == CS__OP_C) {
-                        e->occ[CS__CLS_OFMAP] -= u->bytes;
-                        e->writes_pending--;
-                        if (e->now > e->last_write)
-                            e->last_write = e->now;
-                    }
+            int r;
+            if (st->watch && *st->watch == st->watch_value) /* refused again: skip the call */
+                r = 0;
+            else if (ready == bit)
+                while ((r = cs__send_one(e, s)) == 1)
+                    any = true;
+            else
+                r = cs__send_one(e, s);
+            if (r == 0) {
+                ready &= ~bit;
+                refused |= bit;
+            } else {
+                any = true;
+                if (r == 2) {
+                    ready &= ~bit;
+                    e->start_dirty = cs__start_units(e);
+                    if (e->start_dirty)
+                        for (int t = 0; t < CS__NOPS; t++)
+                            if (e->st[t].cur >= 0 && !(refused >> t & 1))
+                                ready |= 1u << t;
                 }
-                st->cur = -1;
-                if (cs__start_units(e))
-                    progress = true;
             }
+            m = ready & ~((2u << s) - 1);
         }
     }
     return any;
@@ -510,14 +547,32 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
     }
     e.ev = s->nfolds ? s->folds[0].ev0 : 0;
     e.waiting_on = -1;
+    e.wake = UINT64_MAX;
+    e.array_dirty = e.start_dirty = true;
 
     for (;;) {
+        /* Passes until nothing moves; a pass skips the calls its dirty
+         * flags show would do nothing. */
         bool progress = true;
         while (progress && !e.failed) {
-            progress = cs__rel_apply(&e);
-            progress |= cs__array_progress(&e);
-            progress |= cs__start_units(&e);
-            progress |= cs__send_atoms(&e);
+            progress = false;
+            if (cs__rel_apply(&e)) /* frees SRAM room (and OFMAP room the array may wait for) */
+                progress = e.array_dirty = e.start_dirty = true;
+            if (e.array_dirty) {
+                const int64_t w = e.waiting_on;
+                e.array_dirty = false;
+                if (cs__array_progress(&e)) /* may have queued writes or moved what it waits on */
+                    progress = e.start_dirty = true;
+                else if (e.waiting_on != w)
+                    e.start_dirty = true;
+            }
+            if (e.start_dirty && !e.failed) {
+                e.start_dirty = false;
+                if (cs__start_units(&e)) /* one stream's start (a flush) can make room for another's */
+                    progress = e.start_dirty = true;
+            }
+            if (!e.failed && cs__send_atoms(&e))
+                progress = true;
         }
         if (e.failed) {
             cs__engine_free(&e);
@@ -543,6 +598,8 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
             next = e.now + 1;
         e.now = next;
         e.mem.advance_to(e.mem.self, cs__ps_to_cycles(&e, e.now));
+        if (e.now >= e.wake) /* a produce event's time has come */
+            e.array_dirty = true;
     }
 
     memset(out, 0, sizeof *out);
