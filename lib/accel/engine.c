@@ -10,6 +10,7 @@
  *   - the write stream sends produced outputs.
  * docs/MODEL.md, "Accelerator", states the rules and their reasons. */
 #include "accel_internal.h"
+#include "colscope/dram.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -156,9 +157,10 @@ static bool cs__rel_apply(cs__engine *e)
 
 /* ---- memory completions ---------------------------------------------- */
 
-static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
+static void cs__on_done(void *user, uint64_t tag, uint64_t cycle, bool is_write)
 {
     cs__engine *e = user;
+    (void)is_write;
     cs__urt *u = &e->rt[tag];
     u->done++;
     if (u->state == CS__U_SENT && u->done == u->natoms) {
@@ -333,43 +335,67 @@ static bool cs__start_units(cs__engine *e)
     return any;
 }
 
-/* Sends one atom of stream s's current unit: 0 refused, 1 sent, 2 sent and
- * the unit has no more atoms (the stream is free again). */
-static int cs__send_one(cs__engine *e, int s)
+/* Sends stream s's atoms until the back end refuses one (returns 0), the
+ * unit's last one went (2; the stream is free again) or, unless `all`, one
+ * went (1). The GDDR6 model is called directly. The position in the runs and
+ * the count stay in locals across the calls: a back end's completion
+ * callback (ideal's comes inside try_send) reads neither. */
+static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int s, bool all, bool *any)
 {
     cs__stream *st = &e->st[s];
-    uint32_t idx = (uint32_t)st->cur;
+    const uint32_t idx = (uint32_t)st->cur;
     cs__urt *u = &e->rt[idx];
+    const bool write = s == CS__OP_C; /* streams are indexed by operand: only C writes */
+    struct cs_dram *const d = e->mem.dram;
     const cs__atom_run *r = &u->runs[u->ri];
-    uint64_t atom = r->first + u->roff;
-    /* streams are indexed by operand: only the C stream writes */
-    if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, s == CS__OP_C, idx)) {
-        st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
-        return 0;
-    }
-    st->watch = NULL;
-    e->atoms_by_op[s]++;
-    if (++u->roff == r->count) {
-        u->roff = 0;
-        if (++u->ri == u->nruns) {
-            free(u->runs);
-            u->runs = NULL;
-            u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
-            if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
-                e->array_dirty = true;
-                u->ready_ps = e->now;
-                if (s == CS__OP_C) {
-                    e->occ[CS__CLS_OFMAP] -= u->bytes;
-                    e->writes_pending--;
-                    if (e->now > e->last_write)
-                        e->last_write = e->now;
-                }
+    uint64_t roff = u->roff, sent = 0;
+    int rc;
+    for (;;) {
+        const uint64_t addr = (r->first + roff) * CS_ATOM_BYTES;
+        if (!(d ? cs_dram_try_send(d, addr, write, idx) : e->mem.try_send(e->mem.self, addr, write, idx))) {
+            st->watch = d                      ? cs_dram_refusal_watch(d, &st->watch_value)
+                        : e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value)
+                                               : NULL;
+            rc = 0;
+            break;
+        }
+        sent++;
+        if (++roff == r->count) {
+            roff = 0;
+            r++;
+            if (++u->ri == u->nruns) {
+                rc = 2;
+                break;
             }
-            st->cur = -1;
-            return 2;
+        }
+        if (!all) {
+            rc = 1;
+            break;
         }
     }
-    return 1;
+    u->roff = roff;
+    if (!sent)
+        return 0;
+    *any = true;
+    st->watch = rc ? NULL : st->watch;
+    e->atoms_by_op[s] += sent;
+    if (rc == 2) {
+        free(u->runs);
+        u->runs = NULL;
+        u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
+        if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
+            e->array_dirty = true;
+            u->ready_ps = e->now;
+            if (write) {
+                e->occ[CS__CLS_OFMAP] -= u->bytes;
+                e->writes_pending--;
+                if (e->now > e->last_write)
+                    e->last_write = e->now;
+            }
+        }
+        st->cur = -1;
+    }
+    return rc;
 }
 
 /* Sends atoms, one per stream in turn (passes over the streams in operand
@@ -394,15 +420,13 @@ static bool cs__send_atoms(cs__engine *e)
             if (st->watch && *st->watch == st->watch_value) /* refused again: skip the call */
                 r = 0;
             else if (ready == bit)
-                while ((r = cs__send_one(e, s)) == 1)
-                    any = true;
+                r = cs__send_run(e, s, true, &any);
             else
-                r = cs__send_one(e, s);
+                r = cs__send_run(e, s, false, &any);
             if (r == 0) {
                 ready &= ~bit;
                 refused |= bit;
             } else {
-                any = true;
                 if (r == 2) {
                     ready &= ~bit;
                     e->start_dirty = cs__start_units(e);
@@ -582,7 +606,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
             break;
         /* Next moment anything can change. */
         uint64_t next = UINT64_MAX;
-        uint64_t mc = e.mem.next_event(e.mem.self);
+        uint64_t mc = e.mem.dram ? cs_dram_next_event(e.mem.dram) : e.mem.next_event(e.mem.self);
         if (mc != UINT64_MAX)
             next = cs__cycles_to_ps(&e, mc);
         if (e.nrel && e.rel[0].t < next)
@@ -597,7 +621,11 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         if (next <= e.now)
             next = e.now + 1;
         e.now = next;
-        e.mem.advance_to(e.mem.self, cs__ps_to_cycles(&e, e.now));
+        const uint64_t cycle = cs__ps_to_cycles(&e, e.now);
+        if (!e.mem.dram)
+            e.mem.advance_to(e.mem.self, cycle);
+        else if (cycle > cs_dram_cycle(e.mem.dram)) /* as cs__g_advance, without the indirect call */
+            cs_dram_advance_to(e.mem.dram, cycle);
         if (e.now >= e.wake) /* a produce event's time has come */
             e.array_dirty = true;
     }
