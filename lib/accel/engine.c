@@ -207,6 +207,18 @@ static bool cs__generate(cs__engine *e, uint32_t idx)
 
 static int cs__class_of(uint8_t op) { return op == CS__OP_B ? CS__CLS_FILTER : op == CS__OP_C ? CS__CLS_OFMAP : CS__CLS_IFMAP; }
 
+/* Of bits [lo, hi), how many lie in lo's 64-bit word, and their mask in it. */
+static inline uint64_t cs__span(uint64_t lo, uint64_t hi)
+{
+    const uint64_t span = 64 - lo % 64;
+    return span < hi - lo ? span : hi - lo;
+}
+
+static inline uint64_t cs__span_mask(uint64_t lo, uint64_t span)
+{
+    return (span == 64 ? ~0ull : (1ull << span) - 1) << lo % 64;
+}
+
 /* Bytes of the unit's atoms not in the cache. A unit waiting for room asks
  * on every pass of the engine: the count is kept until the cache changes. */
 static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
@@ -217,9 +229,12 @@ static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
         return u->need_bytes;
     const uint64_t *bits = e->cached[op], base = e->lc->base[op] / CS_ATOM_BYTES;
     uint64_t n = 0;
-    for (size_t i = 0; i < u->nruns; i++)
-        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++)
-            n += !(bits[(a - base) / 64] >> ((a - base) % 64) & 1);
+    for (size_t i = 0; i < u->nruns; i++) /* a word of the bitmap at a time */
+        for (uint64_t lo = u->runs[i].first - base, hi = lo + u->runs[i].count; lo < hi;) {
+            const uint64_t span = cs__span(lo, hi);
+            n += span - (uint64_t)__builtin_popcountll(bits[lo / 64] & cs__span_mask(lo, span));
+            lo += span;
+        }
     u->need_bytes = n * CS_ATOM_BYTES;
     u->need_epoch = e->cache_epoch[op] + 1;
     return u->need_bytes;
@@ -237,25 +252,39 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
     if (!out)
         return false;
     uint64_t last = UINT64_MAX, n = 0;
+    /* A word of the bitmap at a time: its clear bits in the run are the
+     * atoms to fetch, taken as stretches of consecutive ones; a stretch
+     * right after the previous one extends its run, as atom by atom. */
     for (size_t i = 0; i < u->nruns; i++)
-        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++) {
-            uint64_t r = a - base;
-            if (bits[r / 64] >> (r % 64) & 1)
-                continue;
-            bits[r / 64] |= 1ull << (r % 64);
-            n++;
-            if (last != UINT64_MAX && last + 1 == a)
-                out[k - 1].count++;
-            else {
-                cs__atom_run *p = cs_grow(out, &cap, k, sizeof *p, 1);
-                if (!p) {
-                    free(out);
-                    return false;
+        for (uint64_t lo = u->runs[i].first - base, hi = lo + u->runs[i].count; lo < hi;) {
+            const uint64_t span = cs__span(lo, hi), mask = cs__span_mask(lo, span);
+            uint64_t *w = &bits[lo / 64];
+            uint64_t todo = ~*w & mask;
+            *w |= mask;
+            const uint64_t word_atom = base + lo / 64 * 64;
+            lo += span;
+            while (todo) {
+                const unsigned b0 = (unsigned)__builtin_ctzll(todo);
+                const uint64_t x = ~(todo >> b0);
+                const uint64_t len = x ? (uint64_t)__builtin_ctzll(x) : 64 - b0;
+                const uint64_t a = word_atom + b0;
+                todo &= ~(cs__span_mask(b0, len));
+                n += len;
+                if (last != UINT64_MAX && last + 1 == a)
+                    out[k - 1].count += len;
+                else {
+                    if (k == cap) {
+                        cs__atom_run *p = cs_grow(out, &cap, k, sizeof *p, 1);
+                        if (!p) {
+                            free(out);
+                            return false;
+                        }
+                        out = p;
+                    }
+                    out[k++] = (cs__atom_run){a, len};
                 }
-                out = p;
-                out[k++] = (cs__atom_run){a, 1};
+                last = a + len - 1;
             }
-            last = a;
         }
     free(u->runs);
     u->runs = out;
