@@ -232,7 +232,9 @@ static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
     for (size_t i = 0; i < u->nruns; i++) /* a word of the bitmap at a time */
         for (uint64_t lo = u->runs[i].first - base, hi = lo + u->runs[i].count; lo < hi;) {
             const uint64_t span = cs__span(lo, hi);
-            n += span - (uint64_t)__builtin_popcountll(bits[lo / 64] & cs__span_mask(lo, span));
+            const uint64_t hit = bits[lo / 64] & cs__span_mask(lo, span);
+            /* mostly none cached; popcount is a libgcc call without -mpopcnt */
+            n += hit ? span - (uint64_t)__builtin_popcountll(hit) : span;
             lo += span;
         }
     u->need_bytes = n * CS_ATOM_BYTES;
