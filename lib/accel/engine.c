@@ -81,6 +81,7 @@ typedef struct cs__engine {
      * and change nothing, so the engine skips it (the order of everything
      * that does happen is unchanged). */
     bool array_dirty, start_dirty;
+    unsigned active;                     /* bit s: stream s has a unit sending (st[s].cur >= 0) */
     uint64_t atoms_by_op[CS__NOPS];
     cs_error *err;
     bool failed;
@@ -324,6 +325,7 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
     }
     u->state = CS__U_SENDING;
     st->cur = idx;
+    e->active |= 1u << (st - e->st);
 }
 
 /* Starts every unit whose stream is free and whose SRAM has room for its
@@ -425,6 +427,7 @@ static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int
             }
         }
         st->cur = -1;
+        e->active &= ~(1u << s);
     }
     return rc;
 }
@@ -437,10 +440,16 @@ static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int
  * a tight loop. */
 static bool cs__send_atoms(cs__engine *e)
 {
-    unsigned ready = 0, refused = 0;
-    for (int s = 0; s < CS__NOPS; s++)
-        if (e->st[s].cur >= 0)
-            ready |= 1u << s;
+    unsigned refused = 0, ready = e->active;
+    /* Every stream refused again (as on the pass that confirms a step is
+     * over): nothing to send, nothing changes. */
+    for (unsigned m = ready;; m &= m - 1) {
+        if (!m)
+            return false;
+        const cs__stream *st = &e->st[__builtin_ctz(m)];
+        if (!st->watch || *st->watch != st->watch_value)
+            break;
+    }
     bool any = false;
     while (ready) {
         for (unsigned m = ready; m;) {
@@ -454,19 +463,12 @@ static bool cs__send_atoms(cs__engine *e)
                 r = cs__send_run(e, s, true, &any);
             else
                 r = cs__send_run(e, s, false, &any);
-            if (r == 0) {
-                ready &= ~bit;
+            if (r == 0)
                 refused |= bit;
-            } else {
-                if (r == 2) {
-                    ready &= ~bit;
-                    e->start_dirty = cs__start_units(e);
-                    if (e->start_dirty)
-                        for (int t = 0; t < CS__NOPS; t++)
-                            if (e->st[t].cur >= 0 && !(refused >> t & 1))
-                                ready |= 1u << t;
-                }
-            }
+            else if (r == 2)
+                e->start_dirty = cs__start_units(e);
+            /* streams with a unit not refused yet, including any just started */
+            ready = e->active & ~refused;
             m = ready & ~((2u << s) - 1);
         }
     }
