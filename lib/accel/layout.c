@@ -130,20 +130,13 @@ static inline bool cs__runs_add(cs__atom_run **runs, size_t *nruns, size_t *cap,
     return true;
 }
 
-static void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
+/* cs__iv_add's other cases: an interval out of order (direct), or collecting. */
+static void cs__iv_other(cs__ivs *s, uint64_t lo, uint64_t len)
 {
     if (!len)
         return;
-    if (s->direct) {
-        if (s->unsorted)
-            return;
-        if (lo < s->last_lo) {
-            s->unsorted = true;
-            return;
-        }
-        s->last_lo = lo;
-        if (!cs__runs_add(s->runs, s->nruns, s->cap_runs, lo, lo + len))
-            s->oom = true;
+    if (s->direct) { /* reached only out of order */
+        s->unsorted = true;
         return;
     }
     if (s->n && s->v[s->n - 1].hi == lo) { /* extend the previous run */
@@ -159,6 +152,18 @@ static void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
         s->v = v;
     }
     s->v[s->n++] = (cs__iv){lo, lo + len};
+}
+
+/* Inlined into the layouts' loops: the in-order case is a few instructions. */
+static inline __attribute__((always_inline)) void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
+{
+    if (s->direct && len && lo >= s->last_lo && !s->unsorted) {
+        s->last_lo = lo;
+        if (!cs__runs_add(s->runs, s->nruns, s->cap_runs, lo, lo + len))
+            s->oom = true;
+        return;
+    }
+    cs__iv_other(s, lo, len);
 }
 
 static int cs__iv_cmp(const void *a, const void *b)
