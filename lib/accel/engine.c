@@ -441,15 +441,20 @@ static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int
 static bool cs__send_atoms(cs__engine *e)
 {
     unsigned refused = 0, ready = e->active;
-    /* Every stream refused again (as on the pass that confirms a step is
-     * over): nothing to send, nothing changes. */
+    /* Streams refused again (their watch unchanged) before the first that
+     * may send are refused for this call, as the first pass would find;
+     * when that is every stream (as on the pass that confirms a step is
+     * over) there is nothing to send and nothing changes. */
     for (unsigned m = ready;; m &= m - 1) {
         if (!m)
             return false;
-        const cs__stream *st = &e->st[__builtin_ctz(m)];
+        const unsigned s = (unsigned)__builtin_ctz(m);
+        const cs__stream *st = &e->st[s];
         if (!st->watch || *st->watch != st->watch_value)
             break;
+        refused |= 1u << s;
     }
+    ready &= ~refused;
     bool any = false;
     while (ready) {
         for (unsigned m = ready; m;) {
