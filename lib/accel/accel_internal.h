@@ -79,7 +79,12 @@ cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_
 
 /* ---- memory back ends ----------------------------------------------- */
 
-typedef void (*cs__mem_done_fn)(void *user, uint64_t tag, uint64_t cycle);
+/* The signature of lib/dram's completion callback, so the GDDR6 back end
+ * hands the engine's straight to it (is_write: the simple back ends pass
+ * false; the engine does not read it). */
+typedef void (*cs__mem_done_fn)(void *user, uint64_t tag, uint64_t cycle, bool is_write);
+
+struct cs_dram;
 
 typedef struct cs__mem {
     void *self;
@@ -94,6 +99,9 @@ typedef struct cs__mem {
     uint64_t (*now)(void *self);
     double (*row_hit_rate)(void *self);
     void (*destroy)(void *self);
+    /* GDDR6: the model itself, which the engine calls directly on its
+     * per-request path instead of through the pointers above; else NULL. */
+    struct cs_dram *dram;
 } cs__mem;
 
 cs_status cs__mem_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);

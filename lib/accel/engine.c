@@ -10,6 +10,7 @@
  *   - the write stream sends produced outputs.
  * docs/MODEL.md, "Accelerator", states the rules and their reasons. */
 #include "accel_internal.h"
+#include "colscope/dram.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,7 +45,6 @@ typedef struct cs__stream {
     size_t n, cap, next; /* units [next, n) not started; sending ones are tracked by `cur` */
     int64_t cur;         /* unit sending atoms, -1 none */
     int cls;
-    bool refused;
     /* After the back end refused the current atom: a counter that stays at
      * watch_value while retrying it would be refused too (NULL: unknown). */
     const uint64_t *watch;
@@ -76,6 +76,12 @@ typedef struct cs__engine {
     bool array_done;
     uint64_t writes_pending, last_write;
     int64_t waiting_on;                  /* unit the array waits for, -1 none */
+    /* Set when something cs__array_progress / cs__start_units read may have
+     * changed since their last call; while clear, a call would pass nothing
+     * and change nothing, so the engine skips it (the order of everything
+     * that does happen is unchanged). */
+    bool array_dirty, start_dirty;
+    unsigned active;                     /* bit s: stream s has a unit sending (st[s].cur >= 0) */
     uint64_t atoms_by_op[CS__NOPS];
     cs_error *err;
     bool failed;
@@ -152,13 +158,15 @@ static bool cs__rel_apply(cs__engine *e)
 
 /* ---- memory completions ---------------------------------------------- */
 
-static void cs__on_done(void *user, uint64_t tag, uint64_t cycle)
+static void cs__on_done(void *user, uint64_t tag, uint64_t cycle, bool is_write)
 {
     cs__engine *e = user;
+    (void)is_write;
     cs__urt *u = &e->rt[tag];
     u->done++;
     if (u->state == CS__U_SENT && u->done == u->natoms) {
         u->state = CS__U_DONE;
+        e->array_dirty = true; /* the array may wait for it */
         u->ready_ps = cs__cycles_to_ps(e, cycle);
         if (e->s->units[tag].op == CS__OP_C) {
             e->occ[CS__CLS_OFMAP] -= u->bytes;
@@ -200,6 +208,18 @@ static bool cs__generate(cs__engine *e, uint32_t idx)
 
 static int cs__class_of(uint8_t op) { return op == CS__OP_B ? CS__CLS_FILTER : op == CS__OP_C ? CS__CLS_OFMAP : CS__CLS_IFMAP; }
 
+/* Of bits [lo, hi), how many lie in lo's 64-bit word, and their mask in it. */
+static inline uint64_t cs__span(uint64_t lo, uint64_t hi)
+{
+    const uint64_t span = 64 - lo % 64;
+    return span < hi - lo ? span : hi - lo;
+}
+
+static inline uint64_t cs__span_mask(uint64_t lo, uint64_t span)
+{
+    return (span == 64 ? ~0ull : (1ull << span) - 1) << lo % 64;
+}
+
 /* Bytes of the unit's atoms not in the cache. A unit waiting for room asks
  * on every pass of the engine: the count is kept until the cache changes. */
 static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
@@ -210,9 +230,14 @@ static uint64_t cs__uncached_bytes(cs__engine *e, uint32_t idx)
         return u->need_bytes;
     const uint64_t *bits = e->cached[op], base = e->lc->base[op] / CS_ATOM_BYTES;
     uint64_t n = 0;
-    for (size_t i = 0; i < u->nruns; i++)
-        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++)
-            n += !(bits[(a - base) / 64] >> ((a - base) % 64) & 1);
+    for (size_t i = 0; i < u->nruns; i++) /* a word of the bitmap at a time */
+        for (uint64_t lo = u->runs[i].first - base, hi = lo + u->runs[i].count; lo < hi;) {
+            const uint64_t span = cs__span(lo, hi);
+            const uint64_t hit = bits[lo / 64] & cs__span_mask(lo, span);
+            /* mostly none cached; popcount is a libgcc call without -mpopcnt */
+            n += hit ? span - (uint64_t)__builtin_popcountll(hit) : span;
+            lo += span;
+        }
     u->need_bytes = n * CS_ATOM_BYTES;
     u->need_epoch = e->cache_epoch[op] + 1;
     return u->need_bytes;
@@ -230,25 +255,39 @@ static bool cs__take_uncached(cs__engine *e, uint32_t idx)
     if (!out)
         return false;
     uint64_t last = UINT64_MAX, n = 0;
+    /* A word of the bitmap at a time: its clear bits in the run are the
+     * atoms to fetch, taken as stretches of consecutive ones; a stretch
+     * right after the previous one extends its run, as atom by atom. */
     for (size_t i = 0; i < u->nruns; i++)
-        for (uint64_t a = u->runs[i].first; a < u->runs[i].first + u->runs[i].count; a++) {
-            uint64_t r = a - base;
-            if (bits[r / 64] >> (r % 64) & 1)
-                continue;
-            bits[r / 64] |= 1ull << (r % 64);
-            n++;
-            if (last != UINT64_MAX && last + 1 == a)
-                out[k - 1].count++;
-            else {
-                cs__atom_run *p = cs_grow(out, &cap, k, sizeof *p, 1);
-                if (!p) {
-                    free(out);
-                    return false;
+        for (uint64_t lo = u->runs[i].first - base, hi = lo + u->runs[i].count; lo < hi;) {
+            const uint64_t span = cs__span(lo, hi), mask = cs__span_mask(lo, span);
+            uint64_t *w = &bits[lo / 64];
+            uint64_t todo = ~*w & mask;
+            *w |= mask;
+            const uint64_t word_atom = base + lo / 64 * 64;
+            lo += span;
+            while (todo) {
+                const unsigned b0 = (unsigned)__builtin_ctzll(todo);
+                const uint64_t x = ~(todo >> b0);
+                const uint64_t len = x ? (uint64_t)__builtin_ctzll(x) : 64 - b0;
+                const uint64_t a = word_atom + b0;
+                todo &= ~(cs__span_mask(b0, len));
+                n += len;
+                if (last != UINT64_MAX && last + 1 == a)
+                    out[k - 1].count += len;
+                else {
+                    if (k == cap) {
+                        cs__atom_run *p = cs_grow(out, &cap, k, sizeof *p, 1);
+                        if (!p) {
+                            free(out);
+                            return false;
+                        }
+                        out = p;
+                    }
+                    out[k++] = (cs__atom_run){a, len};
                 }
-                out = p;
-                out[k++] = (cs__atom_run){a, 1};
+                last = a + len - 1;
             }
-            last = a;
         }
     free(u->runs);
     u->runs = out;
@@ -276,6 +315,7 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
     cs__urt *u = &e->rt[idx];
     if (u->natoms == 0) {
         u->state = CS__U_DONE;
+        e->array_dirty = true;
         u->ready_ps = e->now;
         if (e->s->units[idx].op == CS__OP_C) {
             e->occ[CS__CLS_OFMAP] -= u->bytes;
@@ -285,6 +325,7 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
     }
     u->state = CS__U_SENDING;
     st->cur = idx;
+    e->active |= 1u << (st - e->st);
 }
 
 /* Starts every unit whose stream is free and whose SRAM has room for its
@@ -327,55 +368,113 @@ static bool cs__start_units(cs__engine *e)
     return any;
 }
 
-/* Sends atoms, one per stream in turn, until the back end refuses. */
+/* Sends stream s's atoms until the back end refuses one (returns 0), the
+ * unit's last one went (2; the stream is free again) or, unless `all`, one
+ * went (1). The GDDR6 model is called directly. The position in the runs and
+ * the count stay in locals across the calls: a back end's completion
+ * callback (ideal's comes inside try_send) reads neither. */
+static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int s, bool all, bool *any)
+{
+    cs__stream *st = &e->st[s];
+    const uint32_t idx = (uint32_t)st->cur;
+    cs__urt *u = &e->rt[idx];
+    const bool write = s == CS__OP_C; /* streams are indexed by operand: only C writes */
+    struct cs_dram *const d = e->mem.dram;
+    const cs__atom_run *r = &u->runs[u->ri];
+    uint64_t roff = u->roff, sent = 0;
+    int rc;
+    for (;;) {
+        const uint64_t addr = (r->first + roff) * CS_ATOM_BYTES;
+        if (!(d ? cs_dram_try_send(d, addr, write, idx) : e->mem.try_send(e->mem.self, addr, write, idx))) {
+            st->watch = d                      ? cs_dram_refusal_watch(d, &st->watch_value)
+                        : e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value)
+                                               : NULL;
+            rc = 0;
+            break;
+        }
+        sent++;
+        if (++roff == r->count) {
+            roff = 0;
+            r++;
+            if (++u->ri == u->nruns) {
+                rc = 2;
+                break;
+            }
+        }
+        if (!all) {
+            rc = 1;
+            break;
+        }
+    }
+    u->roff = roff;
+    if (!sent)
+        return 0;
+    *any = true;
+    st->watch = rc ? NULL : st->watch;
+    e->atoms_by_op[s] += sent;
+    if (rc == 2) {
+        free(u->runs);
+        u->runs = NULL;
+        u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
+        if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
+            e->array_dirty = true;
+            u->ready_ps = e->now;
+            if (write) {
+                e->occ[CS__CLS_OFMAP] -= u->bytes;
+                e->writes_pending--;
+                if (e->now > e->last_write)
+                    e->last_write = e->now;
+            }
+        }
+        st->cur = -1;
+        e->active &= ~(1u << s);
+    }
+    return rc;
+}
+
+/* Sends atoms, one per stream in turn (passes over the streams in operand
+ * order), until the back end refuses every stream. `ready` holds the
+ * streams with a unit that have not been refused in this call; a pass
+ * visits them in order, including ones a finished unit's successor started
+ * further on. With one stream ready, its passes are one atom each, sent in
+ * a tight loop. */
 static bool cs__send_atoms(cs__engine *e)
 {
+    unsigned refused = 0, ready = e->active;
+    /* Streams refused again (their watch unchanged) before the first that
+     * may send are refused for this call, as the first pass would find;
+     * when that is every stream (as on the pass that confirms a step is
+     * over) there is nothing to send and nothing changes. */
+    for (unsigned m = ready;; m &= m - 1) {
+        if (!m)
+            return false;
+        const unsigned s = (unsigned)__builtin_ctz(m);
+        const cs__stream *st = &e->st[s];
+        if (!st->watch || *st->watch != st->watch_value)
+            break;
+        refused |= 1u << s;
+    }
+    ready &= ~refused;
     bool any = false;
-    for (int s = 0; s < CS__NOPS; s++)
-        e->st[s].refused = false;
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (int s = 0; s < CS__NOPS; s++) {
+    while (ready) {
+        for (unsigned m = ready; m;) {
+            const int s = __builtin_ctz(m);
+            const unsigned bit = 1u << s;
             cs__stream *st = &e->st[s];
-            if (st->cur < 0 || st->refused)
-                continue;
-            if (st->watch && *st->watch == st->watch_value) { /* refused again: skip the call */
-                st->refused = true;
-                continue;
-            }
-            uint32_t idx = (uint32_t)st->cur;
-            cs__urt *u = &e->rt[idx];
-            const cs__atom_run *r = &u->runs[u->ri];
-            uint64_t atom = r->first + u->roff;
-            if (!e->mem.try_send(e->mem.self, atom * CS_ATOM_BYTES, e->s->units[idx].op == CS__OP_C, idx)) {
-                st->refused = true;
-                st->watch = e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value) : NULL;
-                continue;
-            }
-            st->watch = NULL;
-            e->atoms_by_op[e->s->units[idx].op]++;
-            any = progress = true;
-            if (++u->roff == r->count) {
-                u->roff = 0;
-                u->ri++;
-            }
-            if (u->ri == u->nruns) {
-                free(u->runs);
-                u->runs = NULL;
-                u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
-                if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
-                    u->ready_ps = e->now;
-                    if (e->s->units[idx].op == CS__OP_C) {
-                        e->occ[CS__CLS_OFMAP] -= u->bytes;
-                        e->writes_pending--;
-                        if (e->now > e->last_write)
-                            e->last_write = e->now;
-                    }
-                }
-                st->cur = -1;
-                if (cs__start_units(e))
-                    progress = true;
-            }
+            int r;
+            if (st->watch && *st->watch == st->watch_value) /* refused again: skip the call */
+                r = 0;
+            else if (ready == bit)
+                r = cs__send_run(e, s, true, &any);
+            else
+                r = cs__send_run(e, s, false, &any);
+            if (r == 0)
+                refused |= bit;
+            else if (r == 2)
+                e->start_dirty = cs__start_units(e);
+            /* streams with a unit not refused yet, including any just started */
+            ready = e->active & ~refused;
+            m = ready & ~((2u << s) - 1);
         }
     }
     return any;
@@ -510,14 +609,32 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
     }
     e.ev = s->nfolds ? s->folds[0].ev0 : 0;
     e.waiting_on = -1;
+    e.wake = UINT64_MAX;
+    e.array_dirty = e.start_dirty = true;
 
     for (;;) {
+        /* Passes until nothing moves; a pass skips the calls its dirty
+         * flags show would do nothing. */
         bool progress = true;
         while (progress && !e.failed) {
-            progress = cs__rel_apply(&e);
-            progress |= cs__array_progress(&e);
-            progress |= cs__start_units(&e);
-            progress |= cs__send_atoms(&e);
+            progress = false;
+            if (cs__rel_apply(&e)) /* frees SRAM room (and OFMAP room the array may wait for) */
+                progress = e.array_dirty = e.start_dirty = true;
+            if (e.array_dirty) {
+                const int64_t w = e.waiting_on;
+                e.array_dirty = false;
+                if (cs__array_progress(&e)) /* may have queued writes or moved what it waits on */
+                    progress = e.start_dirty = true;
+                else if (e.waiting_on != w)
+                    e.start_dirty = true;
+            }
+            if (e.start_dirty && !e.failed) {
+                e.start_dirty = false;
+                if (cs__start_units(&e)) /* one stream's start (a flush) can make room for another's */
+                    progress = e.start_dirty = true;
+            }
+            if (!e.failed && cs__send_atoms(&e))
+                progress = true;
         }
         if (e.failed) {
             cs__engine_free(&e);
@@ -527,7 +644,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
             break;
         /* Next moment anything can change. */
         uint64_t next = UINT64_MAX;
-        uint64_t mc = e.mem.next_event(e.mem.self);
+        uint64_t mc = e.mem.dram ? cs_dram_next_event(e.mem.dram) : e.mem.next_event(e.mem.self);
         if (mc != UINT64_MAX)
             next = cs__cycles_to_ps(&e, mc);
         if (e.nrel && e.rel[0].t < next)
@@ -542,7 +659,13 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         if (next <= e.now)
             next = e.now + 1;
         e.now = next;
-        e.mem.advance_to(e.mem.self, cs__ps_to_cycles(&e, e.now));
+        const uint64_t cycle = cs__ps_to_cycles(&e, e.now);
+        if (!e.mem.dram)
+            e.mem.advance_to(e.mem.self, cycle);
+        else if (cycle > cs_dram_cycle(e.mem.dram)) /* as cs__g_advance, without the indirect call */
+            cs_dram_advance_to(e.mem.dram, cycle);
+        if (e.now >= e.wake) /* a produce event's time has come */
+            e.array_dirty = true;
     }
 
     memset(out, 0, sizeof *out);

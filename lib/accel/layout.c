@@ -94,27 +94,76 @@ typedef struct cs__iv {
     uint64_t lo, hi;
 } cs__iv;
 
+/* Where a unit's byte intervals go. First pass (direct): while they come
+ * in ascending order of their start, each is rounded out to atoms and merged
+ * into the output runs at once, which is what sorting and merging them
+ * would give; the first one out of order stops that and the unit is
+ * generated again collecting the intervals (v), to be sorted and merged. */
 typedef struct cs__ivs {
     cs__iv *v;
     size_t n, cap;
     bool oom;
+    bool direct, unsorted;
+    uint64_t last_lo;
+    cs__atom_run **runs;
+    size_t *nruns, *cap_runs;
 } cs__ivs;
 
-static void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
+/* Appends atoms [lo / 32, ceil(hi / 32)) to the runs, merged with the last
+ * run when they overlap or touch it (the intervals come sorted by lo). */
+static inline bool cs__runs_add(cs__atom_run **runs, size_t *nruns, size_t *cap, uint64_t lo, uint64_t hi)
+{
+    const uint64_t a0 = lo / CS_ATOM_BYTES, a1 = (hi + CS_ATOM_BYTES - 1) / CS_ATOM_BYTES;
+    if (*nruns && (*runs)[*nruns - 1].first + (*runs)[*nruns - 1].count >= a0) {
+        cs__atom_run *r = &(*runs)[*nruns - 1];
+        if (a1 > r->first + r->count)
+            r->count = a1 - r->first;
+        return true;
+    }
+    if (*nruns == *cap) {
+        cs__atom_run *p = cs_grow(*runs, cap, *nruns, sizeof *p, 256);
+        if (!p)
+            return false;
+        *runs = p;
+    }
+    (*runs)[(*nruns)++] = (cs__atom_run){a0, a1 - a0};
+    return true;
+}
+
+/* cs__iv_add's other cases: an interval out of order (direct), or collecting. */
+static void cs__iv_other(cs__ivs *s, uint64_t lo, uint64_t len)
 {
     if (!len)
         return;
+    if (s->direct) { /* reached only out of order */
+        s->unsorted = true;
+        return;
+    }
     if (s->n && s->v[s->n - 1].hi == lo) { /* extend the previous run */
         s->v[s->n - 1].hi = lo + len;
         return;
     }
-    cs__iv *v = cs_grow(s->v, &s->cap, s->n, sizeof *v, 1024);
-    if (!v) {
-        s->oom = true;
+    if (s->n == s->cap) {
+        cs__iv *v = cs_grow(s->v, &s->cap, s->n, sizeof *v, 1024);
+        if (!v) {
+            s->oom = true;
+            return;
+        }
+        s->v = v;
+    }
+    s->v[s->n++] = (cs__iv){lo, lo + len};
+}
+
+/* Inlined into the layouts' loops: the in-order case is a few instructions. */
+static inline __attribute__((always_inline)) void cs__iv_add(cs__ivs *s, uint64_t lo, uint64_t len)
+{
+    if (s->direct && len && lo >= s->last_lo && !s->unsorted) {
+        s->last_lo = lo;
+        if (!cs__runs_add(s->runs, s->nruns, s->cap_runs, lo, lo + len))
+            s->oom = true;
         return;
     }
-    s->v = v;
-    s->v[s->n++] = (cs__iv){lo, lo + len};
+    cs__iv_other(s, lo, len);
 }
 
 static int cs__iv_cmp(const void *a, const void *b)
@@ -211,29 +260,41 @@ static void cs__b_intervals(const cs__layout_ctx *c, const cs__unit *u, cs__ivs 
     cs__rows_of_runs(iv, u->klist, u->j0, u->j1, u->n0, u->n1, base, K, es); /* [N, K] as torch.nn.Linear stores it */
 }
 
-cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_run **runs, size_t *nruns,
-                           size_t *cap, cs_error *err)
+static void cs__unit_intervals(const cs__layout_ctx *c, const cs__unit *u, cs__ivs *iv)
 {
-    cs__ivs iv = {0};
     const uint64_t N = c->l->N, es = c->es;
     switch (u->op) {
     case CS__OP_A:
-        cs__a_intervals(c, u, &iv);
+        cs__a_intervals(c, u, iv);
         break;
     case CS__OP_B:
-        cs__b_intervals(c, u, &iv);
+        cs__b_intervals(c, u, iv);
         break;
     case CS__OP_META: {
         uint64_t mb = cs__cdiv(c->l->K, 8);
         for (uint64_t t = u->m0 / c->h; t * c->h < u->m1; t++)
-            cs__iv_add(&iv, c->base[CS__OP_META] + t * mb, mb);
+            cs__iv_add(iv, c->base[CS__OP_META] + t * mb, mb);
         break;
     }
     default:
         for (uint64_t m = u->m0; m < u->m1; m++)
-            cs__iv_add(&iv, c->base[CS__OP_C] + (m * N + u->n0) * es, (u->n1 - u->n0) * es);
+            cs__iv_add(iv, c->base[CS__OP_C] + (m * N + u->n0) * es, (u->n1 - u->n0) * es);
         break;
     }
+}
+
+cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_run **runs, size_t *nruns,
+                           size_t *cap, cs_error *err)
+{
+    *nruns = 0;
+    cs__ivs iv = {.direct = true, .runs = runs, .nruns = nruns, .cap_runs = cap};
+    cs__unit_intervals(c, u, &iv);
+    if (iv.oom)
+        return cs_error_set(err, CS_ERUNTIME, "out of memory");
+    if (!iv.unsorted)
+        return CS_OK;
+    iv = (cs__ivs){0};
+    cs__unit_intervals(c, u, &iv);
     if (iv.oom) {
         free(iv.v);
         return cs_error_set(err, CS_ERUNTIME, "out of memory");
@@ -245,22 +306,11 @@ cs_status cs__layout_atoms(const cs__layout_ctx *c, const cs__unit *u, cs__atom_
     if (!sorted)
         qsort(iv.v, iv.n, sizeof *iv.v, cs__iv_cmp);
     *nruns = 0;
-    for (size_t i = 0; i < iv.n; i++) {
-        uint64_t a0 = iv.v[i].lo / CS_ATOM_BYTES, a1 = (iv.v[i].hi + CS_ATOM_BYTES - 1) / CS_ATOM_BYTES;
-        if (*nruns && (*runs)[*nruns - 1].first + (*runs)[*nruns - 1].count >= a0) {
-            cs__atom_run *r = &(*runs)[*nruns - 1];
-            if (a1 > r->first + r->count)
-                r->count = a1 - r->first;
-            continue;
-        }
-        cs__atom_run *p = cs_grow(*runs, cap, *nruns, sizeof *p, 256);
-        if (!p) {
+    for (size_t i = 0; i < iv.n; i++)
+        if (!cs__runs_add(runs, nruns, cap, iv.v[i].lo, iv.v[i].hi)) {
             free(iv.v);
             return cs_error_set(err, CS_ERUNTIME, "out of memory");
         }
-        *runs = p;
-        (*runs)[(*nruns)++] = (cs__atom_run){a0, a1 - a0};
-    }
     free(iv.v);
     return CS_OK;
 }

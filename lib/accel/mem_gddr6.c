@@ -10,16 +10,7 @@
 
 typedef struct cs__mem_gddr6 {
     cs_dram *d;
-    cs__mem_done_fn done;
-    void *user;
 } cs__mem_gddr6;
-
-static void cs__g_complete(void *user, uint64_t tag, uint64_t cycle, bool is_write)
-{
-    cs__mem_gddr6 *g = user;
-    (void)is_write;
-    g->done(g->user, tag, cycle);
-}
 
 static bool cs__g_send(void *self, uint64_t addr, bool write, uint64_t tag)
 {
@@ -78,14 +69,13 @@ cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *
     cs__mem_gddr6 *g = calloc(1, sizeof *g);
     if (!g)
         return cs_error_set(err, CS_ERUNTIME, "out of memory");
-    g->done = done;
-    g->user = user;
-    g->d = cs_dram_create(&cfg, cs__g_complete, g, err);
+    /* the engine's callback has lib/dram's signature: no wrapper per completion */
+    g->d = cs_dram_create(&cfg, done, user, err);
     if (!g->d) {
         free(g);
         return err && err->status ? err->status : CS_ERUNTIME;
     }
     *out = (cs__mem){g, (double)cfg.tck_ps, cs__g_send, cs__g_watch, cs__g_advance, cs__g_next, cs__g_now, cs__g_hits,
-                     cs__g_destroy};
+                     cs__g_destroy, g->d};
     return CS_OK;
 }

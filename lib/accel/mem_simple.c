@@ -34,7 +34,7 @@ static bool cs__simple_send(void *self, uint64_t addr, bool write, uint64_t tag)
     (void)addr;
     (void)write;
     if (s->ideal) {
-        s->done(s->user, tag, s->now);
+        s->done(s->user, tag, s->now, false);
         return true;
     }
     if (s->n - s->head >= CS__PORT_WINDOW)
@@ -68,7 +68,7 @@ static void cs__simple_advance(void *self, uint64_t cycle)
     while (s->head < s->n && s->q[s->head].done <= cycle) {
         cs__pending p = s->q[s->head++];
         s->now = p.done;
-        s->done(s->user, p.tag, p.done);
+        s->done(s->user, p.tag, p.done, false);
     }
     if (cycle > s->now)
         s->now = cycle;
@@ -106,6 +106,6 @@ cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void 
     s->ideal = m->memory == CS_MEM_IDEAL;
     s->atom_ps = s->ideal ? 0 : CS_ATOM_BYTES * 1000.0 / m->bandwidth_gbps; /* bytes / (GB/s) = ns */
     *out = (cs__mem){s, 1.0, cs__simple_send, NULL, cs__simple_advance, cs__simple_next, cs__simple_now,
-                     cs__simple_hits, cs__simple_destroy};
+                     cs__simple_hits, cs__simple_destroy, NULL};
     return CS_OK;
 }
