@@ -181,7 +181,8 @@ static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open
     cs__set_first(q, bank, false, cs__bank_queue_find(q, bq->head, open_row, false));
 }
 
-static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
+/* Appends a request; true if it became one of its bank's two candidates. */
+static bool cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t slot, uint64_t seq,
                              uint32_t open_row)
 {
     cs__bank_queue *bq = &q->bank[bank];
@@ -195,13 +196,15 @@ static void cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
      * if it is the first of its kind, and only that candidate needs a new
      * look (the bank's timing did not change). */
     const bool hit = row == open_row;
-    if ((hit ? bq->first_hit : bq->first_other) < 0) {
+    const bool first = (hit ? bq->first_hit : bq->first_other) < 0;
+    if (first) {
         cs__set_first(q, bank, hit, slot);
         *(hit ? &q->stale_hit : &q->stale_other) |= 1u << bank;
     }
     bq->n++;
     q->n++;
     q->nonempty |= 1u << bank;
+    return first;
 }
 
 static CS__ALWAYS_INLINE void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
@@ -845,7 +848,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         const uint32_t row = cs__field_get(x, d->f_row);
         uint16_t slot = c->free_slot[--c->nfree];
         c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
-        cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
+        const bool candidate = cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
         if (is_write) {
             cs__addr_set_insert(&c->write_addrs, write_slot, addr);
             c->st.writes++;
@@ -861,7 +864,9 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
             cs__settle_write_mode(c, c->clk);
             if (cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n) != c->plan.write_mode) {
                 c->plan.valid = false;
-            } else if (is_write == c->plan.write_mode) {
+            } else if (candidate && is_write == c->plan.write_mode) {
+                /* Behind an older request of its bank that needs the same
+                 * command, a newcomer cannot be chosen first. */
                 int64_t when = cs__rw_ready(c, bank, row, is_write);
                 if (when <= c->clk)
                     when = c->clk + 1;
