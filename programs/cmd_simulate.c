@@ -35,7 +35,8 @@ static const char cs_simulate_help[] =
     "                          L=S@H makes each column zero with S^(h/H), S measured at tile\n"
     "                          height H, independently (dispersion)\n"
     "      --threshold T       |x| < T is zero (default 0.01)\n"
-    "      --layout L          row, col, tiled, compact or all (default all)\n"
+    "      --layout L          row, col, tiled, compact, a comma-separated list of them, or all\n"
+    "                          (default all)\n"
     "      --weights W         weight layout: row (K-major) or col (as torch.nn.Linear)\n"
     "      --memory M          ideal, bandwidth or gddr6 (default: the machine's)\n"
     "      --bandwidth GBPS    bytes/s / 1e9 for --memory bandwidth\n"
@@ -367,16 +368,40 @@ int cs_cmd_simulate(int argc, char **argv)
         status = cs_cli_usage("simulate", "no topology given (-t FILE.csv)");
         goto out;
     }
+    /* "all", or a comma-separated list of layouts, each once, in the
+     * canonical order: one invocation shares its threads among them all. */
     cs_layout layouts[CS_LAYOUT_COUNT];
     size_t nlayouts = 0;
-    if (strcmp(layout_name, "all") == 0)
+    {
+        bool want[CS_LAYOUT_COUNT] = {false};
+        bool all = strcmp(layout_name, "all") == 0, bad = !*layout_name;
+        for (const char *at = layout_name; !all && !bad && *at;) {
+            size_t len = strcspn(at, ",");
+            char name[16];
+            cs_layout one;
+            if (len == 0 || len >= sizeof name) {
+                bad = true;
+                break;
+            }
+            memcpy(name, at, len);
+            name[len] = '\0';
+            if (!cs_layout_from_name(name, &one)) {
+                bad = true;
+                break;
+            }
+            want[one] = true;
+            at += len;
+            if (*at == ',' && !*++at)
+                bad = true; /* trailing comma */
+        }
+        if (bad) {
+            status = cs_cli_usage("simulate", "--layout: '%s' is not all or a comma-separated list of row, col, tiled, compact",
+                                  layout_name);
+            goto out;
+        }
         for (int i = 0; i < CS_LAYOUT_COUNT; i++)
-            layouts[nlayouts++] = (cs_layout)i;
-    else if (cs_layout_from_name(layout_name, &layouts[0]))
-        nlayouts = 1;
-    else {
-        status = cs_cli_usage("simulate", "--layout: '%s' is not row, col, tiled, compact or all", layout_name);
-        goto out;
+            if (all || want[i])
+                layouts[nlayouts++] = (cs_layout)i;
     }
 
     cs_error err;

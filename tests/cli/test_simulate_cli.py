@@ -72,6 +72,14 @@ def main():
             assert r["total_cycles"] + 1 >= (r["dram_read_bytes"] + r["dram_write_bytes"]) / 4.0
         assert sim["runs"][1]["activation_source"] == "statistics"
         assert len(open(os.path.join(tmp, "b.csv")).read().splitlines()) == 1 + 4
+        # a list of layouts: exactly those, each run as when asked for alone
+        js2 = os.path.join(tmp, "b2.json")
+        run(["simulate", "--machine", machine, "-t", topo, "-i", "gemm", "--memory", "bandwidth", "--bandwidth", "4",
+             "--column-sparsity", "ffn2=0.4", "--layout", "compact,row,compact", "--json", js2, "-q"])
+        both = json.load(open(js2))["runs"]
+        assert sorted({r["layout"] for r in both}) == ["compact", "row"], both
+        alone = {(r["layer"], r["skip"]): r["total_cycles"] for r in sim["runs"]}
+        assert {(r["layer"], r["skip"]): r["total_cycles"] for r in both if r["layout"] == "compact"} == alone
 
         def expect_error(args, phrase):
             out = os.path.join(tmp, "out")
@@ -92,7 +100,8 @@ def main():
                      "layer 'ffn1' has M=300, K=96")
         expect_error(["--machine", machine, "-t", topo, "-i", "gemm", "--column-sparsity", "ffn2=1.5"],
                      "--column-sparsity")
-        expect_error(["--machine", machine, "-t", topo, "-i", "gemm", "--layout", "diagonal"], "--layout")
+        for bad_layout in ("diagonal", "row,diagonal", "row,,col", "row,", ""):
+            expect_error(["--machine", machine, "-t", topo, "-i", "gemm", "--layout", bad_layout], "--layout")
         expect_error(["--machine", os.path.join(tmp, "none.ini"), "-t", topo], "none.ini: cannot open")
         # the shipped presets load
         for preset in ("default", "edge", "datacenter"):
