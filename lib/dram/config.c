@@ -496,4 +496,11 @@ void cs__timing_compile(cs__timing *tm, const cs_dram_config *cfg)
                 tm->group_delays_row[r->preceding] = true;
         }
     }
+    for (int l = 0; l < CS__NLEVELS; l++)
+        for (int c = 0; c < CS_DRAM_NCMDS; c++) {
+            bool tail = false;
+            for (int f = 8; f < CS_DRAM_NCMDS; f++)
+                tail |= tm->after_tail[l][c][f - 8] != CS__NO_RULE;
+            tm->beyond_line[l][c] = tail || tm->history[l][c];
+        }
 }

@@ -65,6 +65,9 @@ typedef struct cs__timing {
     cs__follow windowed[CS__NLEVELS][CS_DRAM_NCMDS][4];
     uint8_t nwindowed[CS__NLEVELS][CS_DRAM_NCMDS];
     uint8_t history[CS__NLEVELS][CS_DRAM_NCMDS]; /* issue times kept: the largest window, if > 1 */
+    /* Has the command, at this level, rules beyond the first line (on REFpb)
+     * or windowed ones? Most do not, and their issue is then one line. */
+    bool beyond_line[CS__NLEVELS][CS_DRAM_NCMDS];
     /* Does issuing this command change, at its bank group, when a column
      * command (RD, WR, RDA, WRA) / an ACT or PREpb may issue? Decides which
      * cached readiness of the group's other banks goes stale. */
