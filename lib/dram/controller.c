@@ -169,7 +169,7 @@ static inline void cs__set_first(cs__queue *q, uint32_t bank, bool hit, int32_t 
 
 /* After the bank's open row changed. A closed bank has no hits: its oldest
  * other request is its oldest, no search needed. */
-static void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open_row)
+static CS__ALWAYS_INLINE void cs__bank_queue_reclassify(cs__queue *q, uint32_t bank, uint32_t open_row)
 {
     const cs__bank_queue *bq = &q->bank[bank];
     if (open_row == CS__ROW_CLOSED) {
@@ -597,7 +597,7 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
 static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
 {
     cs__plan *p = &c->plan; /* built in place: nothing below reads it */
-    *p = (cs__plan){true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, -1, -1, -1};
+    *p = (cs__plan){true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, CS__INF, -1, -1, -1};
     /* Active requests are row hits waiting for their column command. FRFCFS
      * takes the ready one that arrived first; equal arrivals go in promotion
      * order, Ramulator's list order. */
@@ -641,6 +641,8 @@ static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
             p->rw_index = idx;
         }
     }
+    const int64_t n = p->t_active < p->t_priority ? p->t_active : p->t_priority;
+    p->next = n < p->t_rw ? n : p->t_rw;
     /* The request to issue next was written at its arrival, long ago, and is
      * usually out of the L1 cache by now; its issue is a tick of this channel
      * away, after the other channels' ticks, time enough to fetch it. */
@@ -678,11 +680,7 @@ static CS__ALWAYS_INLINE void cs__execute_plan(cs__chan *c, int64_t t)
     }
 }
 
-static inline int64_t cs__plan_next(const cs__plan *p)
-{
-    int64_t n = p->t_active < p->t_priority ? p->t_active : p->t_priority;
-    return n < p->t_rw ? n : p->t_rw;
-}
+static inline int64_t cs__plan_next(const cs__plan *p) { return p->next; }
 
 static int64_t cs__next_tick(const cs__chan *c)
 {
@@ -872,6 +870,8 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
                     when = c->clk + 1;
                 if (when < c->plan.t_rw) {
                     c->plan.t_rw = when;
+                    if (when < c->plan.next)
+                        c->plan.next = when;
                     c->plan.rw_bank = (int32_t)bank;
                     c->plan.rw_index = (int32_t)slot;
                 }

@@ -249,6 +249,7 @@ typedef struct cs__plan {
     bool write_mode;    /* the mode it was planned in */
     int64_t made_at;    /* made after tick made_at, for ticks made_at + 1 on */
     int64_t t_active, t_priority, t_rw;
+    int64_t next;               /* the earliest of the three, read on every tick */
     int32_t active_bank;        /* bank of the active-buffer request */
     int32_t rw_bank, rw_index;  /* bank and pool slot of the read/write-buffer request */
 } cs__plan;
