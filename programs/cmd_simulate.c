@@ -395,7 +395,8 @@ int cs_cmd_simulate(int argc, char **argv)
                 bad = true; /* trailing comma */
         }
         if (bad) {
-            status = cs_cli_usage("simulate", "--layout: '%s' is not all or a comma-separated list of row, col, tiled, compact",
+            status = cs_cli_usage("simulate",
+                                  "--layout: '%s' is not all or a comma-separated list of row, col, tiled, compact",
                                   layout_name);
             goto out;
         }

@@ -337,7 +337,7 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
  * an open one) can be chosen. A candidate's ready time is the channel's time
  * for its command, the same for all, and the bank-and-group part L, cached
  * per bank and recomputed only for stale banks. The buffers hold few
- * candidates (3-5 on the bench's down projections, up to ~14 on the
+ * candidates (4-8 on the bench's down projections, up to ~14 on the
  * projections whose weights miss every row), so a plain pass over them is
  * cheaper than keeping sorted sets between plans (docs/MODEL.md 3.6).
  * Returns false if no request is eligible (a PREpb may not close a row an
@@ -518,7 +518,9 @@ static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint3
         cs__classify(c, r);
     cs__device_issue(&c->dev, cmd, (int)bank, r->row, t);
     cs__timing_changed(c, (int)bank, cmd);
-    cs__record_command(c, cmd, (int)bank, r->row, d->on_command ? (int)cs__field_get(r->addr >> d->local_shift, d->f_column) : 0, t);
+    /* The column is decoded only for a command hook: nothing else reads it. */
+    const int column = d->on_command ? (int)cs__field_get(r->addr >> d->local_shift, d->f_column) : 0;
+    cs__record_command(c, cmd, (int)bank, r->row, column, t);
     c->plan.valid = false;
     if (column_cmd) { /* the request's last command: retire it */
         if (!q) {
