@@ -219,6 +219,33 @@ static void cs_write_run_json(FILE *fp, const cs_sim_layer *L, const cs_sim_task
     cJSON_Delete(o);
 }
 
+/* "all", or a comma-separated list of layout names: each layout once, in
+ * the canonical order (one invocation shares its threads among them all). */
+static bool cs_sim_parse_layouts(const char *s, cs_layout *out, size_t *n)
+{
+    bool want[CS_LAYOUT_COUNT] = {false}, all = strcmp(s, "all") == 0;
+    for (const char *at = s; !all; at++) {
+        size_t len = strcspn(at, ",");
+        char name[16];
+        cs_layout one;
+        if (len == 0 || len >= sizeof name) /* also an empty list or a stray comma */
+            return false;
+        memcpy(name, at, len);
+        name[len] = '\0';
+        if (!cs_layout_from_name(name, &one))
+            return false;
+        want[one] = true;
+        at += len;
+        if (!*at)
+            break;
+    }
+    *n = 0;
+    for (int i = 0; i < CS_LAYOUT_COUNT; i++)
+        if (all || want[i])
+            out[(*n)++] = (cs_layout)i;
+    return true;
+}
+
 int cs_cmd_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -368,41 +395,13 @@ int cs_cmd_simulate(int argc, char **argv)
         status = cs_cli_usage("simulate", "no topology given (-t FILE.csv)");
         goto out;
     }
-    /* "all", or a comma-separated list of layouts, each once, in the
-     * canonical order: one invocation shares its threads among them all. */
     cs_layout layouts[CS_LAYOUT_COUNT];
-    size_t nlayouts = 0;
-    {
-        bool want[CS_LAYOUT_COUNT] = {false};
-        bool all = strcmp(layout_name, "all") == 0, bad = !*layout_name;
-        for (const char *at = layout_name; !all && !bad && *at;) {
-            size_t len = strcspn(at, ",");
-            char name[16];
-            cs_layout one;
-            if (len == 0 || len >= sizeof name) {
-                bad = true;
-                break;
-            }
-            memcpy(name, at, len);
-            name[len] = '\0';
-            if (!cs_layout_from_name(name, &one)) {
-                bad = true;
-                break;
-            }
-            want[one] = true;
-            at += len;
-            if (*at == ',' && !*++at)
-                bad = true; /* trailing comma */
-        }
-        if (bad) {
-            status = cs_cli_usage("simulate",
-                                  "--layout: '%s' is not all or a comma-separated list of row, col, tiled, compact",
-                                  layout_name);
-            goto out;
-        }
-        for (int i = 0; i < CS_LAYOUT_COUNT; i++)
-            if (all || want[i])
-                layouts[nlayouts++] = (cs_layout)i;
+    size_t nlayouts;
+    if (!cs_sim_parse_layouts(layout_name, layouts, &nlayouts)) {
+        status = cs_cli_usage("simulate",
+                              "--layout: '%s' is not all or a comma-separated list of row, col, tiled, compact",
+                              layout_name);
+        goto out;
     }
 
     cs_error err;

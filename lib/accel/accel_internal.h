@@ -89,6 +89,9 @@ struct cs_dram;
 typedef struct cs__mem {
     void *self;
     double tck_ps;                                             /* back-end clock period */
+    /* The per-request operations, for the simple back ends; NULL for GDDR6,
+     * whose model the engine calls directly (`dram`): an indirect call per
+     * request was a measurable share of the engine's time. */
     bool (*try_send)(void *self, uint64_t addr, bool write, uint64_t tag);
     /* Optional (NULL: retry always): right after try_send refused, a counter
      * that keeps the value put in *value while the same request would be
@@ -96,12 +99,9 @@ typedef struct cs__mem {
     const uint64_t *(*refusal_watch)(void *self, uint64_t *value);
     void (*advance_to)(void *self, uint64_t cycle);            /* completions up to cycle fire */
     uint64_t (*next_event)(void *self);                        /* UINT64_MAX when idle */
-    uint64_t (*now)(void *self);
     double (*row_hit_rate)(void *self);
     void (*destroy)(void *self);
-    /* GDDR6: the model itself, which the engine calls directly on its
-     * per-request path instead of through the pointers above; else NULL. */
-    struct cs_dram *dram;
+    struct cs_dram *dram;                                      /* GDDR6: the model; else NULL */
 } cs__mem;
 
 cs_status cs__mem_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);

@@ -111,6 +111,34 @@ static inline uint64_t cs__ps_to_cycles(const cs__engine *e, uint64_t ps)
     return (uint64_t)floor((double)ps / e->mem.tck_ps);
 }
 
+/* ---- the memory back end: lib/dram directly, else through cs__mem ---- */
+
+/* d: e->mem.dram, which the caller keeps in a register across its loop. */
+static inline bool cs__mem_send(cs__engine *e, struct cs_dram *d, uint64_t addr, bool write, uint64_t tag)
+{
+    return d ? cs_dram_try_send(d, addr, write, tag) : e->mem.try_send(e->mem.self, addr, write, tag);
+}
+
+static inline const uint64_t *cs__mem_refusal_watch(cs__engine *e, uint64_t *value)
+{
+    return e->mem.dram            ? cs_dram_refusal_watch(e->mem.dram, value)
+           : e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, value)
+                                  : NULL;
+}
+
+static inline uint64_t cs__mem_next_event(cs__engine *e)
+{
+    return e->mem.dram ? cs_dram_next_event(e->mem.dram) : e->mem.next_event(e->mem.self);
+}
+
+static inline void cs__mem_advance_to(cs__engine *e, uint64_t cycle)
+{
+    if (!e->mem.dram)
+        e->mem.advance_to(e->mem.self, cycle);
+    else if (cycle > cs_dram_cycle(e->mem.dram))
+        cs_dram_advance_to(e->mem.dram, cycle);
+}
+
 /* ---- release heap ----------------------------------------------------- */
 
 static bool cs__rel_push(cs__engine *e, uint64_t t, int cls, uint64_t bytes)
@@ -158,23 +186,28 @@ static bool cs__rel_apply(cs__engine *e)
 
 /* ---- memory completions ---------------------------------------------- */
 
+/* All of unit idx's atoms have arrived (or been written) at ready_ps. */
+static void cs__unit_done(cs__engine *e, uint32_t idx, uint64_t ready_ps)
+{
+    cs__urt *u = &e->rt[idx];
+    u->state = CS__U_DONE;
+    u->ready_ps = ready_ps;
+    e->array_dirty = true; /* the array may wait for it */
+    if (e->s->units[idx].op == CS__OP_C) {
+        e->occ[CS__CLS_OFMAP] -= u->bytes;
+        e->writes_pending--;
+        if (ready_ps > e->last_write)
+            e->last_write = ready_ps;
+    }
+}
+
 static void cs__on_done(void *user, uint64_t tag, uint64_t cycle, bool is_write)
 {
     cs__engine *e = user;
     (void)is_write;
     cs__urt *u = &e->rt[tag];
-    u->done++;
-    if (u->state == CS__U_SENT && u->done == u->natoms) {
-        u->state = CS__U_DONE;
-        e->array_dirty = true; /* the array may wait for it */
-        u->ready_ps = cs__cycles_to_ps(e, cycle);
-        if (e->s->units[tag].op == CS__OP_C) {
-            e->occ[CS__CLS_OFMAP] -= u->bytes;
-            e->writes_pending--;
-            if (u->ready_ps > e->last_write)
-                e->last_write = u->ready_ps;
-        }
-    }
+    if (++u->done == u->natoms && u->state == CS__U_SENT)
+        cs__unit_done(e, (uint32_t)tag, cs__cycles_to_ps(e, cycle));
 }
 
 /* ---- streams ---------------------------------------------------------- */
@@ -314,13 +347,7 @@ static void cs__unit_start(cs__engine *e, cs__stream *st, uint32_t idx)
 {
     cs__urt *u = &e->rt[idx];
     if (u->natoms == 0) {
-        u->state = CS__U_DONE;
-        e->array_dirty = true;
-        u->ready_ps = e->now;
-        if (e->s->units[idx].op == CS__OP_C) {
-            e->occ[CS__CLS_OFMAP] -= u->bytes;
-            e->writes_pending--;
-        }
+        cs__unit_done(e, idx, e->now);
         return;
     }
     u->state = CS__U_SENDING;
@@ -385,10 +412,8 @@ static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int
     int rc;
     for (;;) {
         const uint64_t addr = (r->first + roff) * CS_ATOM_BYTES;
-        if (!(d ? cs_dram_try_send(d, addr, write, idx) : e->mem.try_send(e->mem.self, addr, write, idx))) {
-            st->watch = d                      ? cs_dram_refusal_watch(d, &st->watch_value)
-                        : e->mem.refusal_watch ? e->mem.refusal_watch(e->mem.self, &st->watch_value)
-                                               : NULL;
+        if (!cs__mem_send(e, d, addr, write, idx)) {
+            st->watch = cs__mem_refusal_watch(e, &st->watch_value);
             rc = 0;
             break;
         }
@@ -415,17 +440,10 @@ static inline __attribute__((always_inline)) int cs__send_run(cs__engine *e, int
     if (rc == 2) {
         free(u->runs);
         u->runs = NULL;
-        u->state = u->done == u->natoms ? CS__U_DONE : CS__U_SENT;
-        if (u->state == CS__U_DONE) { /* the back end finished it while sending (ideal) */
-            e->array_dirty = true;
-            u->ready_ps = e->now;
-            if (write) {
-                e->occ[CS__CLS_OFMAP] -= u->bytes;
-                e->writes_pending--;
-                if (e->now > e->last_write)
-                    e->last_write = e->now;
-            }
-        }
+        if (u->done == u->natoms) /* the back end finished it while sending (ideal) */
+            cs__unit_done(e, idx, e->now);
+        else
+            u->state = CS__U_SENT;
         st->cur = -1;
         e->active &= ~(1u << s);
     }
@@ -644,7 +662,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
             break;
         /* Next moment anything can change. */
         uint64_t next = UINT64_MAX;
-        uint64_t mc = e.mem.dram ? cs_dram_next_event(e.mem.dram) : e.mem.next_event(e.mem.self);
+        uint64_t mc = cs__mem_next_event(&e);
         if (mc != UINT64_MAX)
             next = cs__cycles_to_ps(&e, mc);
         if (e.nrel && e.rel[0].t < next)
@@ -659,11 +677,7 @@ cs_status cs__engine_run(const cs_machine *m, const cs__schedule *s, const cs__l
         if (next <= e.now)
             next = e.now + 1;
         e.now = next;
-        const uint64_t cycle = cs__ps_to_cycles(&e, e.now);
-        if (!e.mem.dram)
-            e.mem.advance_to(e.mem.self, cycle);
-        else if (cycle > cs_dram_cycle(e.mem.dram)) /* as cs__g_advance, without the indirect call */
-            cs_dram_advance_to(e.mem.dram, cycle);
+        cs__mem_advance_to(&e, cs__ps_to_cycles(&e, e.now));
         if (e.now >= e.wake) /* a produce event's time has come */
             e.array_dirty = true;
     }

@@ -12,26 +12,6 @@ typedef struct cs__mem_gddr6 {
     cs_dram *d;
 } cs__mem_gddr6;
 
-static bool cs__g_send(void *self, uint64_t addr, bool write, uint64_t tag)
-{
-    return cs_dram_try_send(((cs__mem_gddr6 *)self)->d, addr, write, tag);
-}
-
-static const uint64_t *cs__g_watch(void *self, uint64_t *value)
-{
-    return cs_dram_refusal_watch(((cs__mem_gddr6 *)self)->d, value);
-}
-
-static void cs__g_advance(void *self, uint64_t cycle)
-{
-    cs__mem_gddr6 *g = self;
-    if (cycle > cs_dram_cycle(g->d))
-        cs_dram_advance_to(g->d, cycle);
-}
-
-static uint64_t cs__g_next(void *self) { return cs_dram_next_event(((cs__mem_gddr6 *)self)->d); }
-static uint64_t cs__g_now(void *self) { return cs_dram_cycle(((cs__mem_gddr6 *)self)->d); }
-
 static double cs__g_hits(void *self)
 {
     cs_dram_stats st;
@@ -75,7 +55,6 @@ cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *
         free(g);
         return err && err->status ? err->status : CS_ERUNTIME;
     }
-    *out = (cs__mem){g, (double)cfg.tck_ps, cs__g_send, cs__g_watch, cs__g_advance, cs__g_next, cs__g_now, cs__g_hits,
-                     cs__g_destroy, g->d};
+    *out = (cs__mem){g, (double)cfg.tck_ps, NULL, NULL, NULL, NULL, cs__g_hits, cs__g_destroy, g->d};
     return CS_OK;
 }

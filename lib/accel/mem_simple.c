@@ -80,7 +80,6 @@ static uint64_t cs__simple_next(void *self)
     return s->head < s->n ? s->q[s->head].done : UINT64_MAX;
 }
 
-static uint64_t cs__simple_now(void *self) { return ((cs__mem_simple *)self)->now; }
 static double cs__simple_hits(void *self)
 {
     (void)self;
@@ -105,7 +104,7 @@ cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void 
     s->user = user;
     s->ideal = m->memory == CS_MEM_IDEAL;
     s->atom_ps = s->ideal ? 0 : CS_ATOM_BYTES * 1000.0 / m->bandwidth_gbps; /* bytes / (GB/s) = ns */
-    *out = (cs__mem){s, 1.0, cs__simple_send, NULL, cs__simple_advance, cs__simple_next, cs__simple_now,
-                     cs__simple_hits, cs__simple_destroy, NULL};
+    *out = (cs__mem){s, 1.0, cs__simple_send, NULL, cs__simple_advance, cs__simple_next, cs__simple_hits,
+                     cs__simple_destroy, NULL};
     return CS_OK;
 }

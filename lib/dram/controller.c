@@ -498,6 +498,18 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
            cmd == CS_DRAM_PREAB;
 }
 
+/* The request in pool slot `slot` leaves buffer q (retired, or promoted to
+ * the active buffer): its entry is free for a new arrival. */
+static CS__ALWAYS_INLINE void cs__leave_buffer(cs__chan *c, cs__queue *q, uint32_t bank, uint16_t slot,
+                                               const cs__req *r)
+{
+    cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
+    const bool writes = q == &c->writeq;
+    c->accept_epoch[writes]++;
+    if (writes)
+        cs__addr_set_remove(&c->write_addrs, r->addr);
+}
+
 /* Issues, at cycle t, the next command of a request: the one in pool slot
  * idx of `bank` in buffer q, or (q NULL) the active-buffer request of `bank`. */
 static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
@@ -527,10 +539,7 @@ static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint3
             c->activeq.banks &= ~(1u << bank);
             c->activeq.n--;
         } else {
-            cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
-            c->accept_epoch[q == &c->writeq]++;
-            if (q == &c->writeq)
-                cs__addr_set_remove(&c->write_addrs, r->addr);
+            cs__leave_buffer(c, q, bank, slot, r);
         }
         if (is_write) {
             c->st.writes_served++;
@@ -550,10 +559,7 @@ static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint3
     } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
-        cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
-        c->accept_epoch[q == &c->writeq]++;
-        if (q == &c->writeq)
-            cs__addr_set_remove(&c->write_addrs, r->addr);
+        cs__leave_buffer(c, q, bank, slot, r);
         c->activeq.banks |= 1u << bank;
         c->activeq.n++;
         c->activeq.slot[bank] = slot;
@@ -830,16 +836,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
             goto reject;
         if (c->clk + 1 < c->next_delivery)
             c->next_delivery = c->clk + 1;
-        if (is_write) {
-            c->st.writes++;
-            c->st.writes_coalesced++;
-        } else {
-            c->st.reads++;
-            c->st.reads_forwarded++;
-        }
-        d->in_flight++;
-        c->accept_epoch[0]++;
-        c->accept_epoch[1]++;
+        *(is_write ? &c->st.writes_coalesced : &c->st.reads_forwarded) += 1;
         if (c->next_tick > c->clk + 1)
             c->next_tick = c->clk + 1;
     } else {
@@ -849,15 +846,8 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         uint16_t slot = c->free_slot[--c->nfree];
         c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
         const bool candidate = cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
-        if (is_write) {
+        if (is_write)
             cs__addr_set_insert(&c->write_addrs, write_slot, addr);
-            c->st.writes++;
-        } else {
-            c->st.reads++;
-        }
-        d->in_flight++;
-        c->accept_epoch[0]++;
-        c->accept_epoch[1]++;
         /* Keep the plan exact: the newcomer may be ready before it, or change
          * which buffer the next evaluation scans. */
         if (c->plan.valid && c->plan.rw_evaluated) {
@@ -886,6 +876,13 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         else if (c->plan.t_rw < c->next_tick)
             c->next_tick = c->plan.t_rw;
     }
+    if (is_write)
+        c->st.writes++;
+    else
+        c->st.reads++;
+    d->in_flight++;
+    c->accept_epoch[0]++;
+    c->accept_epoch[1]++;
     if (c->next_tick < d->next_tick)
         d->next_tick = c->next_tick;
     return true;

@@ -36,8 +36,8 @@ static inline void cs__node_issue(const cs__timing *tm, int level, cs_dram_cmd c
     if (!tm->beyond_line[level][cmd])
         return;
     const int64_t *tail = tm->after_tail[level][cmd];
-    for (int f = 8; f < CS_DRAM_NCMDS; f++) /* the next line: only where there is a rule */
-        if (tail[f - 8] != CS__NO_RULE && t + tail[f - 8] > ready[f])
+    for (int f = 8; f < CS_DRAM_NCMDS; f++) /* the next line, written only where it rises */
+        if (t + tail[f - 8] > ready[f])
             ready[f] = t + tail[f - 8];
     uint32_t depth = tm->history[level][cmd];
     if (!depth)
