@@ -62,60 +62,45 @@ static inline cs__pending cs__ring_pop(cs__ring *r)
 }
 
 
-static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries)
+static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries, uint32_t pool_slots)
 {
-    uint32_t cap = 8;
-    while (cap < 4 * max_entries)
-        cap *= 2;
-    s->v = malloc(cap * sizeof *s->v);
-    if (!s->v)
+    uint32_t buckets = 8;
+    while (buckets < 4 * max_entries)
+        buckets *= 2;
+    s->head = malloc(buckets * sizeof *s->head);
+    s->next = malloc(pool_slots * sizeof *s->next);
+    if (!s->head || !s->next)
         return false;
-    memset(s->v, 0xff, cap * sizeof *s->v);
-    s->mask = cap - 1;
+    for (uint32_t i = 0; i < buckets; i++)
+        s->head[i] = CS__NIL;
+    s->mask = buckets - 1;
     s->n = 0;
     s->lo = UINT64_MAX;
     s->hi = 0;
     return true;
 }
 
-/* Puts a (not in the set) into slot i, the empty slot cs__addr_set_probe
- * found for it. */
-static inline void cs__addr_set_insert(cs__addr_set *s, uint32_t i, uint64_t a)
+/* Adds the write in pool slot `slot`, to address a (not in the set). */
+static inline void cs__addr_set_insert(cs__addr_set *s, uint16_t slot, uint64_t a)
 {
-    s->v[i] = a;
+    uint16_t *h = &s->head[cs__addr_hash(s, a)];
+    s->next[slot] = *h;
+    *h = slot;
     s->n++;
     s->lo = a < s->lo ? a : s->lo;
     s->hi = a > s->hi ? a : s->hi;
 }
 
-static void cs__addr_set_remove(cs__addr_set *s, uint64_t a)
+/* Removes the write in pool slot `slot`, to address a (in the set). */
+static inline void cs__addr_set_remove(cs__addr_set *s, uint16_t slot, uint64_t a)
 {
-    uint32_t i = cs__addr_hash(s, a);
-    while (s->v[i] != a) {
-        if (s->v[i] == UINT64_MAX)
-            return;
-        i = (i + 1) & s->mask;
-    }
-    /* Backward-shift deletion keeps every probe chain unbroken. */
-    for (uint32_t j = i;;) {
-        s->v[i] = UINT64_MAX;
-        for (;;) {
-            j = (j + 1) & s->mask;
-            if (s->v[j] == UINT64_MAX) {
-                if (--s->n == 0) {
-                    s->lo = UINT64_MAX;
-                    s->hi = 0;
-                }
-                return;
-            }
-            uint32_t home = cs__addr_hash(s, s->v[j]);
-            /* Move v[j] into the hole at i unless its home lies in (i, j]. */
-            bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-            if (!stays)
-                break;
-        }
-        s->v[i] = s->v[j];
-        i = j;
+    uint16_t *link = &s->head[cs__addr_hash(s, a)];
+    while (*link != slot)
+        link = &s->next[*link];
+    *link = s->next[slot];
+    if (--s->n == 0) {
+        s->lo = UINT64_MAX;
+        s->hi = 0;
     }
 }
 
@@ -260,7 +245,7 @@ cs_status cs__chan_init(cs__chan *c, struct cs_dram *sys, uint32_t id)
                                                                             : cfg->timing[CS_DRAM_nCCDS];
     bool ok = c->pool && c->free_slot && c->priority && cs__queue_init(&c->readq, cfg->read_queue, banks, c->qentries) &&
               cs__queue_init(&c->writeq, cfg->write_queue, banks, c->qentries) &&
-              cs__addr_set_init(&c->write_addrs, cfg->write_queue) &&
+              cs__addr_set_init(&c->write_addrs, cfg->write_queue, pool) &&
               cs__ring_init(&c->reads_in_flight, (uint32_t)(sys->read_latency / spacing + 2)) &&
               cs__ring_init(&c->quick, 16);
     c->next_refresh = sys->refresh_interval;
@@ -278,7 +263,8 @@ void cs__chan_free(cs__chan *c)
     free(c->qentries);
     free(c->free_slot);
     free(c->priority);
-    free(c->write_addrs.v);
+    free(c->write_addrs.head);
+    free(c->write_addrs.next);
     free(c->reads_in_flight.v);
     free(c->quick.v);
 }
@@ -507,7 +493,7 @@ static CS__ALWAYS_INLINE void cs__leave_buffer(cs__chan *c, cs__queue *q, uint32
     const bool writes = q == &c->writeq;
     c->accept_epoch[writes]++;
     if (writes)
-        cs__addr_set_remove(&c->write_addrs, r->addr);
+        cs__addr_set_remove(&c->write_addrs, slot, r->addr);
 }
 
 /* Issues, at cycle t, the next command of a request: the one in pool slot
@@ -819,14 +805,8 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     /* A read of an address with a write waiting in the write buffer is
      * answered from it; a second write to it merges. Both are accepted even
      * when the buffers are full, as in Ramulator. */
-    uint32_t write_slot = 0; /* a write's place in the address set: found, or where it goes */
-    bool forwarded;
-    if (is_write) {
-        write_slot = cs__addr_set_probe(&c->write_addrs, addr);
-        forwarded = c->write_addrs.v[write_slot] == addr;
-    } else {
-        forwarded = cs__addr_set_has(&c->write_addrs, addr);
-    }
+    const bool forwarded = is_write ? cs__addr_set_find(&c->write_addrs, c->pool, addr) != CS__NIL
+                                    : cs__addr_set_has(&c->write_addrs, c->pool, addr);
     cs__queue *q = is_write ? &c->writeq : &c->readq;
     if (!forwarded && q->n >= q->cap)
         goto reject;
@@ -847,7 +827,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
         c->pool[slot] = (cs__req){addr, tag, c->clk, row, (uint8_t)bank, is_write ? CS__REQ_WRITE : 0};
         const bool candidate = cs__queue_append(q, bank, row, slot, c->next_seq++, c->dev.open_row[bank]);
         if (is_write)
-            cs__addr_set_insert(&c->write_addrs, write_slot, addr);
+            cs__addr_set_insert(&c->write_addrs, slot, addr);
         /* Keep the plan exact: the newcomer may be ready before it, or change
          * which buffer the next evaluation scans. */
         if (c->plan.valid && c->plan.rw_evaluated) {

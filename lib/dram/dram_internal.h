@@ -204,13 +204,17 @@ typedef struct cs__ring {
 } cs__ring;
 
 /* Addresses of the writes in the write buffer (read forwarding, write
- * coalescing): open addressing, linear probing, UINT64_MAX = empty. [lo, hi]
- * bounds every address added since the set was last empty, so a read
- * outside it (an accelerator reads operands that lie apart from the output
- * it writes) needs no probe; it is not narrowed by removals, only reset when
- * the set empties, which keeps it a bound. */
+ * coalescing): a chained hash over the pool slots the writes occupy, so
+ * adding and removing one are a few stores (a write leaves the set each time
+ * one is served; open addressing paid a backward-shift deletion there). The
+ * address itself is read from the request (cs__req.addr). [lo, hi] bounds
+ * every address added since the set was last empty, so a read outside it (an
+ * accelerator reads operands that lie apart from the output it writes) needs
+ * no look-up; it is not narrowed by removals, only reset when the set
+ * empties, which keeps it a bound. */
 typedef struct cs__addr_set {
-    uint64_t *v;
+    uint16_t *head; /* per bucket: the first slot in it, CS__NIL: none */
+    uint16_t *next; /* per pool slot: the next slot in its bucket */
     uint32_t mask, n;
     uint64_t lo, hi;
 } cs__addr_set;
@@ -220,20 +224,20 @@ static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
     return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
 }
 
-/* The slot holding a, or the empty slot where it would go. */
-static inline uint32_t cs__addr_set_probe(const cs__addr_set *s, uint64_t a)
+/* The pool slot of the write to address a in the set, or CS__NIL. */
+static inline uint16_t cs__addr_set_find(const cs__addr_set *s, const struct cs__req *pool, uint64_t a)
 {
-    uint32_t i = cs__addr_hash(s, a);
-    while (s->v[i] != a && s->v[i] != UINT64_MAX)
-        i = (i + 1) & s->mask;
+    uint16_t i = s->head[cs__addr_hash(s, a)];
+    while (i != CS__NIL && pool[i].addr != a)
+        i = s->next[i];
     return i;
 }
 
-static inline bool cs__addr_set_has(const cs__addr_set *s, uint64_t a)
+static inline bool cs__addr_set_has(const cs__addr_set *s, const struct cs__req *pool, uint64_t a)
 {
     if (a < s->lo || a > s->hi) /* also when empty: lo > hi */
         return false;
-    return s->v[cs__addr_set_probe(s, a)] == a;
+    return cs__addr_set_find(s, pool, a) != CS__NIL;
 }
 
 /* The scheduler's decision while nothing changes, made right after each
