@@ -192,7 +192,11 @@ static bool cs__queue_append(cs__queue *q, uint32_t bank, uint32_t row, uint16_t
     return first;
 }
 
-static CS__ALWAYS_INLINE void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row)
+/* refind: find the bank's next oldest hit / other request if the removed one
+ * was one of them; false when the bank's state changes right after and
+ * cs__bank_changed reclassifies the whole list anyway. */
+static CS__ALWAYS_INLINE void cs__queue_remove(cs__queue *q, uint32_t bank, uint16_t slot, uint32_t open_row,
+                                               bool refind)
 {
     cs__bank_queue *bq = &q->bank[bank];
     uint16_t next = q->e[slot].next, prev = q->e[slot].prev;
@@ -210,6 +214,8 @@ static CS__ALWAYS_INLINE void cs__queue_remove(cs__queue *q, uint32_t bank, uint
     q->stale_other |= 1u << bank;
     if (!bq->n)
         q->nonempty &= ~(1u << bank);
+    if (!refind)
+        return;
     /* The oldest of its kind left: the next one is younger. */
     if (bq->first_hit == (int32_t)slot)
         cs__set_first(q, bank, true, cs__bank_queue_find(q, next, open_row, true));
@@ -487,9 +493,9 @@ static inline bool cs__changes_bank_state(cs_dram_cmd cmd)
 /* The request in pool slot `slot` leaves buffer q (retired, or promoted to
  * the active buffer): its entry is free for a new arrival. */
 static CS__ALWAYS_INLINE void cs__leave_buffer(cs__chan *c, cs__queue *q, uint32_t bank, uint16_t slot,
-                                               const cs__req *r)
+                                               const cs__req *r, bool refind)
 {
-    cs__queue_remove(q, bank, slot, c->dev.open_row[bank]);
+    cs__queue_remove(q, bank, slot, c->dev.open_row[bank], refind);
     const bool writes = q == &c->writeq;
     c->accept_epoch[writes]++;
     if (writes)
@@ -525,7 +531,7 @@ static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint3
             c->activeq.banks &= ~(1u << bank);
             c->activeq.n--;
         } else {
-            cs__leave_buffer(c, q, bank, slot, r);
+            cs__leave_buffer(c, q, bank, slot, r, !cs__changes_bank_state(cmd));
         }
         if (is_write) {
             c->st.writes_served++;
@@ -545,7 +551,7 @@ static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint3
     } else if (cmd == CS_DRAM_ACT && q && !(c->activeq.banks >> bank & 1)) {
         /* The request moves to the active buffer, freeing its read/write
          * buffer entry at once (Ramulator's promotion; see MODEL.md 3.5). */
-        cs__leave_buffer(c, q, bank, slot, r);
+        cs__leave_buffer(c, q, bank, slot, r, false); /* an ACT: cs__bank_changed follows */
         c->activeq.banks |= 1u << bank;
         c->activeq.n++;
         c->activeq.slot[bank] = slot;
