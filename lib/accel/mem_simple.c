@@ -26,6 +26,10 @@ typedef struct cs__mem_simple {
     double port_free;    /* bandwidth: when the port is next free */
     cs__pending *q;      /* bandwidth: completions, in time order */
     size_t head, n, cap;
+    /* bandwidth: counts atoms leaving the window. A refused atom is refused
+     * again until it moves, whichever operand sends it: the engine then
+     * stops retrying every stream on every event (cs__mem.refusal_watch). */
+    uint64_t departed;
 } cs__mem_simple;
 
 static bool cs__simple_send(void *self, uint64_t addr, bool write, uint64_t tag)
@@ -67,11 +71,19 @@ static void cs__simple_advance(void *self, uint64_t cycle)
     cs__mem_simple *s = self;
     while (s->head < s->n && s->q[s->head].done <= cycle) {
         cs__pending p = s->q[s->head++];
+        s->departed++;
         s->now = p.done;
         s->done(s->user, p.tag, p.done, false);
     }
     if (cycle > s->now)
         s->now = cycle;
+}
+
+static const uint64_t *cs__simple_refusal_watch(void *self, uint64_t *value)
+{
+    cs__mem_simple *s = self;
+    *value = s->departed;
+    return &s->departed;
 }
 
 static uint64_t cs__simple_next(void *self)
@@ -104,7 +116,8 @@ cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void 
     s->user = user;
     s->ideal = m->memory == CS_MEM_IDEAL;
     s->atom_ps = s->ideal ? 0 : CS_ATOM_BYTES * 1000.0 / m->bandwidth_gbps; /* bytes / (GB/s) = ns */
-    *out = (cs__mem){s, 1.0, cs__simple_send, NULL, cs__simple_advance, cs__simple_next, cs__simple_hits,
-                     cs__simple_destroy, NULL};
+    /* ideal never refuses: no watch */
+    *out = (cs__mem){s, 1.0, cs__simple_send, s->ideal ? NULL : cs__simple_refusal_watch, cs__simple_advance,
+                     cs__simple_next, cs__simple_hits, cs__simple_destroy, NULL};
     return CS_OK;
 }
