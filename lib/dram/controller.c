@@ -62,48 +62,6 @@ static inline cs__pending cs__ring_pop(cs__ring *r)
 }
 
 
-static bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries, uint32_t pool_slots)
-{
-    uint32_t buckets = 8;
-    while (buckets < 4 * max_entries)
-        buckets *= 2;
-    s->head = malloc(buckets * sizeof *s->head);
-    s->next = malloc(pool_slots * sizeof *s->next);
-    if (!s->head || !s->next)
-        return false;
-    for (uint32_t i = 0; i < buckets; i++)
-        s->head[i] = CS__NIL;
-    s->mask = buckets - 1;
-    s->n = 0;
-    s->lo = UINT64_MAX;
-    s->hi = 0;
-    return true;
-}
-
-/* Adds the write in pool slot `slot`, to address a (not in the set). */
-static inline void cs__addr_set_insert(cs__addr_set *s, uint16_t slot, uint64_t a)
-{
-    uint16_t *h = &s->head[cs__addr_hash(s, a)];
-    s->next[slot] = *h;
-    *h = slot;
-    s->n++;
-    s->lo = a < s->lo ? a : s->lo;
-    s->hi = a > s->hi ? a : s->hi;
-}
-
-/* Removes the write in pool slot `slot`, to address a (in the set). */
-static inline void cs__addr_set_remove(cs__addr_set *s, uint16_t slot, uint64_t a)
-{
-    uint16_t *link = &s->head[cs__addr_hash(s, a)];
-    while (*link != slot)
-        link = &s->next[*link];
-    *link = s->next[slot];
-    if (--s->n == 0) {
-        s->lo = UINT64_MAX;
-        s->hi = 0;
-    }
-}
-
 /* Zeroed memory on a cache-line boundary (C11 aligned_alloc wants a size
  * that is a multiple of the alignment). */
 static void *cs__alloc_lines(size_t bytes)
@@ -269,8 +227,7 @@ void cs__chan_free(cs__chan *c)
     free(c->qentries);
     free(c->free_slot);
     free(c->priority);
-    free(c->write_addrs.head);
-    free(c->write_addrs.next);
+    cs__addr_set_free(&c->write_addrs);
     free(c->reads_in_flight.v);
     free(c->quick.v);
 }

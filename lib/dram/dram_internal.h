@@ -7,6 +7,8 @@
 
 #include "colscope/dram.h"
 
+#include <stdlib.h>
+
 #define CS__INF INT64_MAX
 /* The per-command path (tick, plan, issue) inlined into one function: its
  * pieces run once per command each, and their calls cost more than their
@@ -222,6 +224,56 @@ typedef struct cs__addr_set {
 static inline uint32_t cs__addr_hash(const cs__addr_set *s, uint64_t a)
 {
     return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 32) & s->mask;
+}
+
+/* Room for max_entries writes among pool_slots slots; false: out of memory
+ * (what was allocated is freed by cs__addr_set_free). */
+static inline bool cs__addr_set_init(cs__addr_set *s, uint32_t max_entries, uint32_t pool_slots)
+{
+    uint32_t buckets = 8;
+    while (buckets < 4 * max_entries)
+        buckets *= 2;
+    s->head = malloc(buckets * sizeof *s->head);
+    s->next = malloc(pool_slots * sizeof *s->next);
+    if (!s->head || !s->next)
+        return false;
+    for (uint32_t i = 0; i < buckets; i++)
+        s->head[i] = CS__NIL;
+    s->mask = buckets - 1;
+    s->n = 0;
+    s->lo = UINT64_MAX;
+    s->hi = 0;
+    return true;
+}
+
+/* Adds the write in pool slot `slot`, to address a (not in the set). */
+static inline void cs__addr_set_insert(cs__addr_set *s, uint16_t slot, uint64_t a)
+{
+    uint16_t *h = &s->head[cs__addr_hash(s, a)];
+    s->next[slot] = *h;
+    *h = slot;
+    s->n++;
+    s->lo = a < s->lo ? a : s->lo;
+    s->hi = a > s->hi ? a : s->hi;
+}
+
+/* Removes the write in pool slot `slot`, to address a (in the set). */
+static inline void cs__addr_set_remove(cs__addr_set *s, uint16_t slot, uint64_t a)
+{
+    uint16_t *link = &s->head[cs__addr_hash(s, a)];
+    while (*link != slot)
+        link = &s->next[*link];
+    *link = s->next[slot];
+    if (--s->n == 0) {
+        s->lo = UINT64_MAX;
+        s->hi = 0;
+    }
+}
+
+static inline void cs__addr_set_free(cs__addr_set *s)
+{
+    free(s->head);
+    free(s->next);
 }
 
 /* The pool slot of the write to address a in the set, or CS__NIL. */
