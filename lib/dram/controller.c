@@ -414,7 +414,7 @@ static CS__ALWAYS_INLINE void cs__classify(cs__chan *c, cs__req *r)
 
 /* A bank's open row changed (bank < 0: all banks): which queued requests
  * hit it changes with it. */
-static void cs__bank_changed(cs__chan *c, int bank)
+static CS__ALWAYS_INLINE void cs__bank_changed(cs__chan *c, int bank)
 {
     uint32_t lo = bank < 0 ? 0 : (uint32_t)bank, hi = bank < 0 ? c->dev.banks : (uint32_t)bank + 1;
     for (uint32_t b = lo; b < hi; b++) {
