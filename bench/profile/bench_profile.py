@@ -24,6 +24,7 @@ usage: bench/profile/bench_profile.py [--build build] [--mb 320] [--huge 30]
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,7 +150,7 @@ def main():
     cs_s = min(r[1] for r in rounds)
     bw = max((r[0] for r in rounds), key=lambda b: b["file_read_best_gbps"])
     ratios = sorted(size / r[1] / 1e9 / r[0]["file_read_best_gbps"] for r in rounds)
-    median_ratio = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    median_ratio = statistics.median(ratios)
     t0 = time.perf_counter()
     ref = numpy_profile(path)
     np_s = time.perf_counter() - t0

@@ -104,6 +104,8 @@ typedef struct cs__mem {
     struct cs_dram *dram;                                      /* GDDR6: the model; else NULL */
 } cs__mem;
 
-cs_status cs__mem_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
+/* The back ends (mem_simple.c: ideal and bandwidth; mem_gddr6.c). */
+cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
+cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
 
 #endif

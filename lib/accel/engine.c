@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out,
-                                cs_error *err);
-cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out,
-                               cs_error *err);
-
 enum { CS__CLS_IFMAP = 0, CS__CLS_FILTER = 1, CS__CLS_OFMAP = 2 };
 enum { CS__U_IDLE = 0, CS__U_SENDING, CS__U_SENT, CS__U_DONE };
 

@@ -5,29 +5,18 @@
 #include "accel_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-typedef struct cs__mem_gddr6 {
-    cs_dram *d;
-} cs__mem_gddr6;
-
+/* The back end's self is the model itself. */
 static double cs__g_hits(void *self)
 {
     cs_dram_stats st;
-    cs_dram_get_stats(((cs__mem_gddr6 *)self)->d, &st);
+    cs_dram_get_stats(self, &st);
     uint64_t n = st.row_hits + st.row_misses + st.row_conflicts;
     return n ? (double)st.row_hits / (double)n : NAN;
 }
 
-static void cs__g_destroy(void *self)
-{
-    cs__mem_gddr6 *g = self;
-    cs_dram_free(g->d);
-    free(g);
-}
-
-cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
+static void cs__g_destroy(void *self) { cs_dram_free(self); }
 
 cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err)
 {
@@ -46,15 +35,10 @@ cs_status cs__mem_gddr6_create(const cs_machine *m, cs__mem_done_fn done, void *
     }
     if ((rc = cs_dram_config_check(&cfg, err)) != CS_OK)
         return rc;
-    cs__mem_gddr6 *g = calloc(1, sizeof *g);
-    if (!g)
-        return cs_error_set(err, CS_ERUNTIME, "out of memory");
     /* the engine's callback has lib/dram's signature: no wrapper per completion */
-    g->d = cs_dram_create(&cfg, done, user, err);
-    if (!g->d) {
-        free(g);
+    cs_dram *d = cs_dram_create(&cfg, done, user, err);
+    if (!d)
         return err && err->status ? err->status : CS_ERUNTIME;
-    }
-    *out = (cs__mem){g, (double)cfg.tck_ps, NULL, NULL, NULL, NULL, cs__g_hits, cs__g_destroy, g->d};
+    *out = (cs__mem){d, (double)cfg.tck_ps, NULL, NULL, NULL, NULL, cs__g_hits, cs__g_destroy, d};
     return CS_OK;
 }

@@ -105,8 +105,6 @@ static void cs__simple_destroy(void *self)
     free(s);
 }
 
-cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err);
-
 cs_status cs__mem_simple_create(const cs_machine *m, cs__mem_done_fn done, void *user, cs__mem *out, cs_error *err)
 {
     cs__mem_simple *s = calloc(1, sizeof *s);

@@ -292,7 +292,7 @@ static inline int64_t cs__rw_ready(const cs__chan *c, uint32_t bank, uint32_t ro
  * Returns false if no request is eligible (a PREpb may not close a row an
  * active request waits for; no command to a bank with a REFpb pending). */
 static CS__ALWAYS_INLINE bool cs__scan(const cs__chan *c, cs__queue *q, bool is_write, int64_t t, int64_t *when,
-                                       int32_t *bank_out, int32_t *index_out)
+                                       int32_t *index_out)
 {
     const cs__device *dev = &c->dev;
     const cs_dram_cmd col = is_write ? CS_DRAM_WR : CS_DRAM_RD;
@@ -338,7 +338,6 @@ static CS__ALWAYS_INLINE bool cs__scan(const cs__chan *c, cs__queue *q, bool is_
         return false;
     const cs__bank_queue *bq = &q->bank[best_id >> 1];
     *when = best_key;
-    *bank_out = (int32_t)(best_id >> 1);
     *index_out = best_id & 1 ? bq->first_other : bq->first_hit;
     return true;
 }
@@ -459,14 +458,13 @@ static CS__ALWAYS_INLINE void cs__leave_buffer(cs__chan *c, cs__queue *q, uint32
         cs__addr_set_remove(&c->write_addrs, slot, r->addr);
 }
 
-/* Issues, at cycle t, the next command of a request: the one in pool slot
- * idx of `bank` in buffer q, or (q NULL) the active-buffer request of `bank`. */
-static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint32_t bank, uint32_t idx, int64_t t)
+/* Issues, at cycle t, the next command of the request in pool slot `slot`,
+ * waiting in buffer q, or (q NULL) in the active buffer. */
+static CS__ALWAYS_INLINE void cs__issue_request(cs__chan *c, cs__queue *q, uint16_t slot, int64_t t)
 {
     struct cs_dram *d = c->sys;
-    uint16_t slot = q ? (uint16_t)idx : c->activeq.slot[bank];
     cs__req *r = &c->pool[slot];
-    bank = r->bank;
+    const uint32_t bank = r->bank;
     const bool is_write = r->flags & CS__REQ_WRITE;
     cs_dram_cmd cmd = cs__device_next_cmd(&c->dev, bank, r->row, is_write);
     bool column_cmd = cmd == CS_DRAM_RD || cmd == CS_DRAM_WR;
@@ -554,7 +552,7 @@ static void cs__issue_priority(cs__chan *c, cs_dram_cmd cmd, int64_t t)
 static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
 {
     cs__plan *p = &c->plan; /* built in place: nothing below reads it */
-    *p = (cs__plan){true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, CS__INF, -1, -1, -1};
+    *p = (cs__plan){true, false, c->write_mode, t - 1, CS__INF, CS__INF, CS__INF, CS__INF, -1, -1};
     /* Active requests are row hits waiting for their column command. FRFCFS
      * takes the ready one that arrived first; equal arrivals go in promotion
      * order, Ramulator's list order. */
@@ -591,10 +589,9 @@ static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
         p->rw_evaluated = true;
         p->write_mode = cs__write_mode_next(c, c->write_mode, c->readq.n, c->writeq.n);
         int64_t when;
-        int32_t bank, idx;
-        if (cs__scan(c, p->write_mode ? &c->writeq : &c->readq, p->write_mode, t, &when, &bank, &idx)) {
+        int32_t idx;
+        if (cs__scan(c, p->write_mode ? &c->writeq : &c->readq, p->write_mode, t, &when, &idx)) {
             p->t_rw = when;
-            p->rw_bank = bank;
             p->rw_index = idx;
         }
     }
@@ -605,7 +602,7 @@ static CS__ALWAYS_INLINE void cs__make_plan(cs__chan *c, int64_t t)
      * away, after the other channels' ticks, time enough to fetch it. */
     if (p->t_active <= p->t_rw && p->active_bank >= 0)
         __builtin_prefetch(&c->pool[a->slot[p->active_bank]]);
-    else if (p->rw_bank >= 0)
+    else if (p->rw_index >= 0)
         __builtin_prefetch(&c->pool[p->rw_index]);
 }
 
@@ -624,7 +621,7 @@ static CS__ALWAYS_INLINE void cs__execute_plan(cs__chan *c, int64_t t)
 {
     const cs__plan *p = &c->plan;
     if (p->t_active == t) {
-        cs__issue_request(c, NULL, (uint32_t)p->active_bank, 0, t);
+        cs__issue_request(c, NULL, c->activeq.slot[p->active_bank], t);
     } else if (p->t_priority == t) {
         cs_dram_cmd cmd;
         int64_t when;
@@ -632,18 +629,15 @@ static CS__ALWAYS_INLINE void cs__execute_plan(cs__chan *c, int64_t t)
         cs__issue_priority(c, cmd, t);
     } else {
         c->write_mode = p->write_mode; /* this tick reached the read/write step */
-        cs__issue_request(c, p->write_mode ? &c->writeq : &c->readq, (uint32_t)p->rw_bank, (uint32_t)p->rw_index,
-                          t);
+        cs__issue_request(c, p->write_mode ? &c->writeq : &c->readq, (uint16_t)p->rw_index, t);
     }
 }
-
-static inline int64_t cs__plan_next(const cs__plan *p) { return p->next; }
 
 static int64_t cs__next_tick(const cs__chan *c)
 {
     if (!c->plan.valid)
         return c->clk + 1;
-    int64_t n = cs__plan_next(&c->plan);
+    int64_t n = c->plan.next;
     if (c->next_refresh < n)
         n = c->next_refresh;
     return c->next_delivery < n ? c->next_delivery : n;
@@ -741,7 +735,7 @@ void cs__chan_tick(cs__chan *c, int64_t t)
         cs__queue_refresh(c);
     if (!c->plan.valid)
         cs__make_plan(c, t);
-    if (cs__plan_next(&c->plan) == t) {
+    if (c->plan.next == t) {
         cs__execute_plan(c, t);
         cs__make_plan(c, t + 1);
     }
@@ -768,8 +762,7 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
     /* A read of an address with a write waiting in the write buffer is
      * answered from it; a second write to it merges. Both are accepted even
      * when the buffers are full, as in Ramulator. */
-    const bool forwarded = is_write ? cs__addr_set_find(&c->write_addrs, c->pool, addr) != CS__NIL
-                                    : cs__addr_set_has(&c->write_addrs, c->pool, addr);
+    const bool forwarded = cs__addr_set_has(&c->write_addrs, c->pool, addr);
     cs__queue *q = is_write ? &c->writeq : &c->readq;
     if (!forwarded && q->n >= q->cap)
         goto reject;
@@ -807,7 +800,6 @@ bool cs_dram_try_send(cs_dram *d, uint64_t addr, bool is_write, uint64_t tag)
                     c->plan.t_rw = when;
                     if (when < c->plan.next)
                         c->plan.next = when;
-                    c->plan.rw_bank = (int32_t)bank;
                     c->plan.rw_index = (int32_t)slot;
                 }
             }

@@ -307,7 +307,7 @@ typedef struct cs__plan {
     int64_t t_active, t_priority, t_rw;
     int64_t next;               /* the earliest of the three, read on every tick */
     int32_t active_bank;        /* bank of the active-buffer request */
-    int32_t rw_bank, rw_index;  /* bank and pool slot of the read/write-buffer request */
+    int32_t rw_index;           /* pool slot of the read/write-buffer request (its bank: the request's) */
 } cs__plan;
 
 typedef struct cs__chan {
